@@ -1,0 +1,98 @@
+"""The Python API: the operations of the CLI as functions.
+
+from tokenstat import api
+with api.open_ledger("ledger.duckdb") as ledger:
+    api.import_path(ledger, "market", ["weekly.csv"])
+    print(api.summary(ledger, by="origin", grain="week"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from tokenstat.catalog import Catalog, load_catalog
+from tokenstat.errors import ImportFormatError
+from tokenstat.importing import Progress, import_files
+from tokenstat.ledger import ImportResult, Ledger
+from tokenstat.metrics import reports
+from tokenstat.metrics.facts import attribution
+from tokenstat.metrics.reports import Dataset, Selection
+from tokenstat.sources.registry import detect_source, get_source
+
+
+def open_ledger(path: Path | str | None = None, *, read_only: bool = False) -> Ledger:
+    return Ledger.open(path, read_only=read_only)
+
+
+def dataset(ledger: Ledger, catalog: Catalog | None = None) -> Dataset:
+    """Reports' view of a ledger, with attribution from ``catalog`` (default: shipped +
+    the user's catalog file)."""
+    catalog = catalog or load_catalog()
+    attributed = attribution(catalog, ledger.models_in_use(), ledger.model_overrides())
+    return Dataset(
+        daily=ledger.daily(), usage=ledger.usage(), attributed=attributed, sources=ledger.sources()
+    )
+
+
+def import_path(
+    ledger: Ledger,
+    source: str,
+    paths: Sequence[Path | str],
+    *,
+    catalog: Catalog | None = None,
+    strict: bool = False,
+    options: dict | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import files with the importer named ``source`` (``auto``: detect per file)."""
+    files = [Path(p) for p in paths]
+    catalog = catalog or load_catalog()
+    if source == "auto":
+        if not files:
+            raise ImportFormatError("import auto needs a PATH to detect the format from")
+        importer = detect_source(files[0])
+    else:
+        importer = get_source(source)
+    if not files:
+        files = importer.discover()
+        if not files:
+            raise ImportFormatError(
+                f"no PATH given and {importer.name} has no default location; "
+                f"usage: tokenstat import {importer.name} PATH"
+            )
+    return import_files(
+        ledger, importer, files, catalog=catalog, strict=strict, options=options, progress=progress
+    )
+
+
+def summary(ledger: Ledger, **kwargs: Any) -> dict[str, Any]:
+    return reports.summary(dataset(ledger), **kwargs)
+
+
+def top(ledger: Ledger, **kwargs: Any) -> dict[str, Any]:
+    return reports.top(dataset(ledger), **kwargs)
+
+
+def trend(ledger: Ledger, **kwargs: Any) -> dict[str, Any]:
+    return reports.trend(dataset(ledger), **kwargs)
+
+
+def lead(ledger: Ledger, a: str, b: str, **kwargs: Any) -> dict[str, Any]:
+    return reports.lead(dataset(ledger), a, b, **kwargs)
+
+
+__all__ = [
+    "Dataset",
+    "Selection",
+    "dataset",
+    "date",
+    "import_path",
+    "lead",
+    "open_ledger",
+    "summary",
+    "top",
+    "trend",
+]

@@ -1,0 +1,13 @@
+"""Command-line interface: one module per command group, all thin.
+
+Errors tokenstat raises on purpose become one line on stderr (see `cli.app.friendly`).
+"""
+
+from __future__ import annotations
+
+from tokenstat.cli import catalog, demo, imports, ledger, reports  # noqa: F401 (registers)
+from tokenstat.cli.app import app
+
+
+def main() -> None:
+    app()

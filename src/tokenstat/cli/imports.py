@@ -1,0 +1,148 @@
+"""Commands that bring data in: import, fetch, sources."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import platformdirs
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tokenstat import api
+from tokenstat.cli.app import JSON_OPTION, command, err, fetch_app, out, state
+from tokenstat.importing import Progress as ImportProgress
+from tokenstat.ledger import ImportResult
+from tokenstat.periods import parse_day
+from tokenstat.render.formats import to_json
+from tokenstat.sources.registry import all_sources
+
+
+def _progress(quiet: bool) -> tuple[Progress | None, ImportProgress]:
+    if quiet or not err.is_terminal:
+        return None, ImportProgress()
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rows]:,} rows"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+    task = bar.add_task("files", total=None, rows=0)
+
+    def on_file(path: Path, index: int, total: int) -> None:
+        bar.update(task, total=total, completed=index, description=path.name[:40])
+
+    def on_rows(rows: int) -> None:
+        bar.update(task, rows=bar.tasks[0].fields["rows"] + rows)
+
+    return bar, ImportProgress(on_file=on_file, on_rows=on_rows)
+
+
+def report_import(result: ImportResult, as_json: bool) -> None:
+    if as_json:
+        payload = asdict(result)
+        payload["bad_examples"] = [b.message() for b in result.bad_examples]
+        sys.stdout.write(to_json(payload) + "\n")
+        return
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", highlight=False, markup=False)
+    for bad in result.bad_examples:
+        err.print(f"bad record: {bad.message()}", highlight=False, markup=False, soft_wrap=True)
+    if result.rows_bad > len(result.bad_examples):
+        err.print(f"... and {result.rows_bad - len(result.bad_examples)} more bad records")
+    span = f", {result.first_day} to {result.last_day}" if result.first_day else ""
+    parts = [f"{result.rows_new:,} new rows from {result.files_read} file(s){span}"]
+    if result.files_skipped:
+        parts.append(f"{result.files_skipped} file(s) already imported")
+    if result.rows_duplicate:
+        parts.append(f"{result.rows_duplicate:,} duplicate rows skipped")
+    if result.rows_bad:
+        parts.append(f"{result.rows_bad:,} bad records kept aside (tokenstat ledger quarantine)")
+    err.print(f"{result.source}: " + "; ".join(parts), highlight=False, markup=False)
+
+
+@command("import")
+def import_command(
+    source: str = typer.Argument(..., help="Importer name (see: tokenstat sources), or auto."),
+    paths: list[Path] | None = typer.Argument(None, help="Files or directories to read."),
+    strict: bool = typer.Option(
+        False, "--strict", help="Any bad record fails the whole import; nothing is written."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Import usage data into the ledger (idempotent: importing twice changes nothing)."""
+    files = list(paths or [])
+    bar, progress = _progress(as_json)
+    with state.ledger() as ledger:
+        if bar:
+            with bar:
+                result = api.import_path(
+                    ledger, source, files, catalog=state.catalog(), strict=strict, progress=progress
+                )
+        else:
+            result = api.import_path(
+                ledger, source, files, catalog=state.catalog(), strict=strict, progress=progress
+            )
+    report_import(result, as_json)
+
+
+@command("sources")
+def sources_command(as_json: bool = JSON_OPTION) -> None:
+    """List the importers and what each reads."""
+    rows = [
+        {
+            "name": s.name,
+            "description": s.description,
+            "reads": s.reads,
+            "default_paths": [str(p) for p in s.discover()],
+        }
+        for s in all_sources()
+    ]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table(title="Importers", title_justify="left")
+    for name in ("name", "what", "reads"):
+        table.add_column(name)
+    for r in rows:
+        table.add_row(r["name"], r["description"], r["reads"])
+    out.print(table)
+
+
+@command("openrouter-rankings", parent=fetch_app)
+def fetch_openrouter_rankings(
+    start: str = typer.Option(..., help="First day (YYYY-MM-DD, UTC)."),
+    end: str = typer.Option(None, help="Last day (default: today, UTC)."),
+    save: Path | None = typer.Option(
+        None, help="Where to keep the responses (default: the user cache dir)."
+    ),
+    base_url: str | None = typer.Option(
+        None, help="API base URL (default: $TOKENSTAT_OPENROUTER_BASE_URL, else OpenRouter's)."
+    ),
+    rate: float = typer.Option(30, help="Requests per minute at most."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Fetch OpenRouter's daily rankings (needs OPENROUTER_API_KEY) and import them."""
+    from tokenstat.sources.openrouter_api import api_key_from_env, fetch_rankings
+
+    first = parse_day(start)
+    last = parse_day(end) if end else datetime.now(UTC).date()
+    bodies = fetch_rankings(
+        first, last, api_key=api_key_from_env(), base_url=base_url, requests_per_minute=rate
+    )
+    target = save or (
+        Path(platformdirs.user_cache_dir("tokenstat")) / f"openrouter-rankings-{first}-{last}.jsonl"
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("".join(json.dumps(b) + "\n" for b in bodies), encoding="utf-8")
+    err.print(f"fetched {len(bodies)} response(s) into {target}", highlight=False, markup=False)
+    with state.ledger() as ledger:
+        result = api.import_path(ledger, "openrouter-rankings", [target], catalog=state.catalog())
+    report_import(result, as_json)

@@ -1,0 +1,112 @@
+"""Report commands: summary, top, trend, lead."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import typer
+
+from tokenstat import api
+from tokenstat.cli.app import CSV_OPTION, JSON_OPTION, command, emit, state
+from tokenstat.metrics import reports
+from tokenstat.metrics.reports import Selection
+from tokenstat.periods import parse_day
+from tokenstat.render import tables
+
+BY_HELP = (
+    "Group by: model, author, origin, open_weights, provider, source, app, user, project, session."
+)
+PERIOD_HELP = "Period: day, week (ISO, Monday), month, quarter, half, year."
+AT_HELP = "A day inside the period to report (YYYY-MM-DD); default: the latest period with data."
+TOKENS_HELP = (
+    "Token kind: total (input + output), input, output, cache_read, cache_write, reasoning."
+)
+SOURCE_HELP = "Only rows from this importer (repeatable), e.g. --source market."
+
+
+def _at(value: str | None) -> date | None:
+    return parse_day(value) if value else None
+
+
+def _selection(tokens: str, source: list[str] | None) -> Selection:
+    return Selection(kind=tokens, sources=tuple(source or ()))
+
+
+@command("summary")
+def summary(
+    by: str = typer.Option("origin", help=BY_HELP),
+    period: str = typer.Option("week", help=PERIOD_HELP),
+    at: str | None = typer.Option(None, help=AT_HELP),
+    tokens: str = typer.Option("total", help=TOKENS_HELP),
+    source: list[str] | None = typer.Option(None, help=SOURCE_HELP),
+    as_json: bool = JSON_OPTION,
+    as_csv: bool = CSV_OPTION,
+) -> None:
+    """Executive summary of one period: tokens, growth, share, shift, rank, leader streak."""
+    with state.ledger(read_only=True) as ledger:
+        ds = api.dataset(ledger, state.catalog())
+        report = reports.summary(
+            ds, by=by, grain=period, at=_at(at), sel=_selection(tokens, source)
+        )
+    emit(report, "summary", as_json=as_json, as_csv=as_csv, table=tables.summary_table)
+
+
+@command("top")
+def top(
+    by: str = typer.Option("model", help=BY_HELP),
+    period: str = typer.Option("week", help=PERIOD_HELP),
+    at: str | None = typer.Option(None, help=AT_HELP),
+    limit: int = typer.Option(10, help="How many groups to list."),
+    tokens: str = typer.Option("total", help=TOKENS_HELP),
+    source: list[str] | None = typer.Option(None, help=SOURCE_HELP),
+    as_json: bool = JSON_OPTION,
+    as_csv: bool = CSV_OPTION,
+) -> None:
+    """The largest models (or other groups) of one period, with growth and rank change."""
+    with state.ledger(read_only=True) as ledger:
+        ds = api.dataset(ledger, state.catalog())
+        report = reports.top(
+            ds, by=by, grain=period, at=_at(at), limit=limit, sel=_selection(tokens, source)
+        )
+    emit(report, "top", as_json=as_json, as_csv=as_csv, table=tables.top_table)
+
+
+@command("trend")
+def trend(
+    by: str = typer.Option("origin", help=BY_HELP),
+    period: str = typer.Option("week", help=PERIOD_HELP),
+    last: int = typer.Option(12, help="How many periods, ending at --at."),
+    at: str | None = typer.Option(None, help=AT_HELP),
+    tokens: str = typer.Option("total", help=TOKENS_HELP),
+    source: list[str] | None = typer.Option(None, help=SOURCE_HELP),
+    as_json: bool = JSON_OPTION,
+    as_csv: bool = CSV_OPTION,
+) -> None:
+    """Tokens per period and group, with growth and share."""
+    with state.ledger(read_only=True) as ledger:
+        ds = api.dataset(ledger, state.catalog())
+        report = reports.trend(
+            ds, by=by, grain=period, last=last, at=_at(at), sel=_selection(tokens, source)
+        )
+    emit(report, "trend", as_json=as_json, as_csv=as_csv, table=tables.trend_table)
+
+
+@command("lead")
+def lead(
+    a: str = typer.Argument(..., help="The group that leads, e.g. CN."),
+    b: str = typer.Argument(..., help="The group it is compared with, e.g. US."),
+    by: str = typer.Option("origin", help=BY_HELP),
+    period: str = typer.Option("week", help=PERIOD_HELP),
+    at: str | None = typer.Option(None, help=AT_HELP),
+    tokens: str = typer.Option("total", help=TOKENS_HELP),
+    source: list[str] | None = typer.Option(None, help=SOURCE_HELP),
+    as_json: bool = JSON_OPTION,
+    as_csv: bool = CSV_OPTION,
+) -> None:
+    """Lead streak of A over B and the first crossover."""
+    with state.ledger(read_only=True) as ledger:
+        ds = api.dataset(ledger, state.catalog())
+        report = reports.lead(
+            ds, a, b, by=by, grain=period, at=_at(at), sel=_selection(tokens, source)
+        )
+    emit(report, "lead", as_json=as_json, as_csv=as_csv, table=tables.lead_table)

@@ -1,0 +1,45 @@
+"""The small exception tree of tokenstat.
+
+Each error also subclasses the builtin it refines, so callers that only know Python's
+exceptions still catch it. The CLI turns these into one-line messages.
+"""
+
+from __future__ import annotations
+
+
+class TokenstatError(Exception):
+    """Base of every error tokenstat raises on purpose."""
+
+
+class ImportFormatError(ValueError, TokenstatError):
+    """A source file or record does not have the shape its importer expects.
+
+    ``location`` names the file and line/record; ``field`` the offending field.
+    """
+
+    def __init__(self, message: str, *, location: str | None = None, field: str | None = None):
+        self.reason = message
+        self.location = location
+        self.field = field
+        parts = [p for p in (location, f"field {field!r}" if field else None) if p]
+        super().__init__(": ".join([*parts, message]) if parts else message)
+
+
+class StrictImportError(ImportFormatError):
+    """A bad record was found under ``--strict``: nothing was written."""
+
+
+class UnknownSourceError(LookupError, TokenstatError):
+    """No importer is registered under the requested name."""
+
+
+class LedgerError(RuntimeError, TokenstatError):
+    """The ledger cannot be opened, migrated or written."""
+
+
+class QueryError(ValueError, TokenstatError):
+    """A report was asked for something the data or the definitions cannot give."""
+
+
+class FetchError(RuntimeError, TokenstatError):
+    """A remote API could not be reached or answered with an error."""

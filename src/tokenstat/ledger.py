@@ -1,0 +1,414 @@
+"""The ledger: a DuckDB file holding canonical usage rows, opened through Ibis.
+
+Tables (all created by the migrations below):
+
+- ``usage``: canonical rows plus ``day`` (UTC date of ``ts``), ``event_key`` (64-bit hash
+  of ``event_id``) and ``import_id``. Rows are appended in the order sources give them,
+  so the table stays roughly ordered by time and DuckDB's zone maps prune on ``day``.
+- ``usage_daily``: partial daily aggregates by (day, source, model, provider), appended by
+  every import for its new rows. Reports on model, author, origin, open weights and
+  provider read this table (a few hundred thousand rows for a year of 100M requests);
+  reports on app, user, project or session read ``usage``.
+- ``imports``, ``import_files``, ``quarantine``, ``source_meta``, ``model_attributions``:
+  what was imported when, which files (by content hash), bad records with the reason,
+  as-of dates of sources, and author/country given by the data itself.
+- ``migrations``: the named schema steps applied, in order.
+
+Idempotency: a file whose content hash was imported before by the same source is skipped;
+rows whose ``event_id`` is already in the ledger on the same UTC day are dropped (the
+same event always carries the same time). The check joins only the days the import
+touches, on the 64-bit key first, then on the full id, so it scales with the import,
+not with the ledger. Every import is one transaction: it lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import ibis
+import platformdirs
+import pyarrow as pa
+
+from tokenstat.errors import LedgerError
+from tokenstat.schema import TOKEN_COLUMNS, USAGE_SCHEMA
+from tokenstat.sources.base import BadRecord
+
+DB_ENV = "TOKENSTAT_DB"
+MEMORY_ENV = "TOKENSTAT_MEMORY_LIMIT"
+# Days checked for duplicates per step: bounds the memory of the check.
+DEDUPE_CHUNK_DAYS = 31
+
+
+def default_ledger_path() -> Path:
+    """``$TOKENSTAT_DB``, else ``ledger.duckdb`` in the user data directory."""
+    env = os.environ.get(DB_ENV)
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_data_dir("tokenstat")) / "ledger.duckdb"
+
+
+# ---- schema migrations: named, ordered, recorded ---------------------------------------
+
+_USAGE_COLUMNS_SQL = """
+    event_id VARCHAR NOT NULL,
+    ts TIMESTAMPTZ NOT NULL,
+    grain VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    model VARCHAR NOT NULL,
+    model_raw VARCHAR NOT NULL,
+    provider VARCHAR,
+    app VARCHAR,
+    "user" VARCHAR,
+    project VARCHAR,
+    session VARCHAR,
+    input_tokens BIGINT NOT NULL,
+    cache_read_tokens BIGINT NOT NULL,
+    cache_write_tokens BIGINT NOT NULL,
+    output_tokens BIGINT NOT NULL,
+    reasoning_tokens BIGINT NOT NULL,
+    requests BIGINT,
+    cost_reported DOUBLE,
+    day DATE NOT NULL,
+    event_key UBIGINT NOT NULL,
+    import_id INTEGER NOT NULL
+"""
+
+
+def _m001_core(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute(f"CREATE TABLE usage ({_USAGE_COLUMNS_SQL})")
+    db.execute(
+        """CREATE TABLE usage_daily (
+            day DATE NOT NULL, source VARCHAR NOT NULL, model VARCHAR NOT NULL,
+            provider VARCHAR, input_tokens BIGINT, cache_read_tokens BIGINT,
+            cache_write_tokens BIGINT, output_tokens BIGINT, reasoning_tokens BIGINT,
+            requests BIGINT, cost_reported DOUBLE, cost_reported_rows BIGINT, rows BIGINT)"""
+    )
+    db.execute(
+        """CREATE TABLE imports (
+            import_id INTEGER PRIMARY KEY, source VARCHAR, started_at TIMESTAMPTZ,
+            finished_at TIMESTAMPTZ, rows_read BIGINT, rows_new BIGINT, rows_bad BIGINT,
+            first_day DATE, last_day DATE)"""
+    )
+    db.execute(
+        """CREATE TABLE import_files (
+            source VARCHAR, path VARCHAR, sha256 VARCHAR, size BIGINT, import_id INTEGER)"""
+    )
+    db.execute(
+        """CREATE TABLE quarantine (
+            import_id INTEGER, source VARCHAR, location VARCHAR, field VARCHAR,
+            reason VARCHAR, raw VARCHAR)"""
+    )
+    db.execute(
+        "CREATE TABLE source_meta (source VARCHAR PRIMARY KEY, as_of VARCHAR, "
+        "attribution VARCHAR, updated_at TIMESTAMPTZ)"
+    )
+    db.execute(
+        "CREATE TABLE model_attributions (model VARCHAR PRIMARY KEY, author VARCHAR, "
+        "country VARCHAR, source VARCHAR, import_id INTEGER)"
+    )
+    db.execute("CREATE TABLE ledger_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+
+
+MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
+    ("001_core_tables", _m001_core),
+]
+
+# A value fixed by DuckDB's hash function: if a DuckDB upgrade changes the function,
+# stored event keys are recomputed on open.
+_KEY_PROBE_SQL = "SELECT hash('tokenstat event key')::VARCHAR"
+
+
+@dataclass
+class ImportResult:
+    """What one import did (counts are rows)."""
+
+    import_id: int | None
+    source: str
+    files_read: int = 0
+    files_skipped: int = 0
+    rows_read: int = 0
+    rows_new: int = 0
+    rows_duplicate: int = 0
+    rows_bad: int = 0
+    first_day: date | None = None
+    last_day: date | None = None
+    bad_examples: list[BadRecord] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Ledger:
+    """A ledger file. Use `Ledger.open` (creates and migrates as needed)."""
+
+    def __init__(self, path: Path, con: ibis.BaseBackend):
+        self.path = path
+        self.con = con
+        self.db: duckdb.DuckDBPyConnection = con.con
+
+    @classmethod
+    def open(cls, path: Path | str | None = None, *, read_only: bool = False) -> Ledger:
+        target = Path(path) if path else default_ledger_path()
+        if read_only and not target.exists():
+            raise LedgerError(
+                f"no ledger at {target}; import data first (tokenstat import ...) or pass --db"
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = ibis.duckdb.connect(str(target), read_only=read_only)
+        except duckdb.Error as exc:
+            raise LedgerError(f"cannot open ledger {target}: {exc}".splitlines()[0]) from None
+        ledger = cls(target, con)
+        ledger.db.execute("SET TimeZone = 'UTC'")
+        ledger.db.execute("SET preserve_insertion_order = false")
+        ledger.db.execute(f"SET memory_limit = '{os.environ.get(MEMORY_ENV, '3GB')}'")
+        if not read_only:
+            ledger._migrate()
+        return ledger
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- migrations ----------------------------------------------------------------
+    def _migrate(self) -> None:
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS migrations "
+            "(name VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ)"
+        )
+        done = {row[0] for row in self.db.execute("SELECT name FROM migrations").fetchall()}
+        for name, step in MIGRATIONS:
+            if name in done:
+                continue
+            with self.transaction():
+                step(self.db)
+                self.db.execute("INSERT INTO migrations VALUES (?, now())", [name])
+        self._check_event_keys()
+
+    def applied_migrations(self) -> list[str]:
+        return [
+            r[0] for r in self.db.execute("SELECT name FROM migrations ORDER BY name").fetchall()
+        ]
+
+    def _check_event_keys(self) -> None:
+        probe = self.db.execute(_KEY_PROBE_SQL).fetchone()[0]
+        stored = self.db.execute("SELECT value FROM ledger_meta WHERE key = 'key_probe'").fetchone()
+        if stored and stored[0] == probe:
+            return
+        with self.transaction():
+            if stored:
+                self.db.execute("UPDATE usage SET event_key = hash(event_id)")
+            self.db.execute("INSERT OR REPLACE INTO ledger_meta VALUES ('key_probe', ?)", [probe])
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # ---- importing ---------------------------------------------------------------------
+    def file_seen(self, source: str, sha256: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM import_files WHERE source = ? AND sha256 = ? LIMIT 1", [source, sha256]
+        ).fetchone()
+        return row is not None
+
+    def begin_import(self, source: str) -> int:
+        """Start an import inside an open transaction; returns its id."""
+        import_id = self.db.execute(
+            "SELECT coalesce(max(import_id), 0) + 1 FROM imports"
+        ).fetchone()[0]
+        self.db.execute(
+            "INSERT INTO imports (import_id, source, started_at) VALUES (?, ?, now())",
+            [import_id, source],
+        )
+        return import_id
+
+    def append_batch(self, batch: pa.RecordBatch | pa.Table, import_id: int) -> int:
+        """Append canonical rows (duplicates are removed by `finish_import`)."""
+        if batch.num_rows == 0:
+            return 0
+        arrow = _conform(batch)
+        self.db.register("_incoming", arrow)
+        try:
+            columns = ", ".join(f'"{c}"' for c in USAGE_SCHEMA.names)
+            self.db.execute(
+                f"""INSERT INTO usage ({columns}, day, event_key, import_id)
+                    SELECT {columns}, CAST(ts AS DATE), hash(event_id), {int(import_id)}
+                    FROM _incoming"""
+            )
+        finally:
+            self.db.unregister("_incoming")
+        return arrow.num_rows
+
+    def finish_import(
+        self,
+        import_id: int,
+        *,
+        rows_read: int,
+        bad: Iterable[BadRecord],
+        files: Iterable[tuple[str, str, int]],
+        source: str,
+        meta: dict[str, str],
+        model_overrides: dict[str, tuple[str | None, str | None]],
+    ) -> tuple[int, int, date | None, date | None]:
+        """Drop duplicates, update the daily rollup and record the import.
+
+        Returns (rows_new, rows_duplicate, first_day, last_day).
+        """
+        first_day, last_day, appended = self.db.execute(
+            "SELECT min(day), max(day), count(*) FROM usage WHERE import_id = ?", [import_id]
+        ).fetchone()
+        if appended:
+            self._drop_duplicates(import_id, first_day, last_day)
+        rows_new = self.db.execute(
+            "SELECT count(*) FROM usage WHERE import_id = ?", [import_id]
+        ).fetchone()[0]
+        sums = ", ".join(f"sum({c})" for c in TOKEN_COLUMNS)
+        self.db.execute(
+            f"""INSERT INTO usage_daily
+                SELECT day, source, model, provider, {sums}, sum(requests),
+                       sum(cost_reported), count(cost_reported), count(*)
+                FROM usage WHERE import_id = ? GROUP BY ALL""",
+            [import_id],
+        )
+        bad_rows = [(import_id, source, b.location, b.field, b.reason, b.raw) for b in bad]
+        if bad_rows:
+            self.db.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)", bad_rows)
+        for path, sha, size in files:
+            self.db.execute(
+                "INSERT INTO import_files VALUES (?, ?, ?, ?, ?)",
+                [source, path, sha, size, import_id],
+            )
+        if meta:
+            self.db.execute(
+                "INSERT OR REPLACE INTO source_meta VALUES (?, ?, ?, now())",
+                [source, meta.get("as_of"), meta.get("attribution")],
+            )
+        for model, (author, country) in model_overrides.items():
+            self.db.execute(
+                "INSERT OR REPLACE INTO model_attributions VALUES (?, ?, ?, ?, ?)",
+                [model, author, country, source, import_id],
+            )
+        self.db.execute(
+            """UPDATE imports SET finished_at = now(), rows_read = ?, rows_new = ?, rows_bad = ?,
+                   first_day = ?, last_day = ? WHERE import_id = ?""",
+            [rows_read, rows_new, len(bad_rows), first_day, last_day, import_id],
+        )
+        return rows_new, appended - rows_new, first_day, last_day
+
+    def _drop_duplicates(self, import_id: int, first_day: date, last_day: date) -> None:
+        """Delete this import's rows whose (day, event_id) is already in the ledger or
+        repeats within the import (keeping the first), one chunk of days at a time."""
+        lo = first_day
+        while lo <= last_day:
+            hi = min(last_day, date.fromordinal(lo.toordinal() + DEDUPE_CHUNK_DAYS - 1))
+            params = {"imp": import_id, "lo": lo, "hi": hi}
+            self.db.execute(
+                """DELETE FROM usage WHERE rowid IN (
+                     SELECT n.rowid FROM usage n JOIN usage o
+                       ON o.event_key = n.event_key AND o.day = n.day AND o.event_id = n.event_id
+                     WHERE n.import_id = $imp AND n.day BETWEEN $lo AND $hi
+                       AND o.import_id <> $imp AND o.day BETWEEN $lo AND $hi)""",
+                params,
+            )
+            self.db.execute(
+                """DELETE FROM usage WHERE rowid IN (
+                     SELECT rowid FROM (
+                       SELECT rowid, row_number() OVER (
+                           PARTITION BY event_key, day, event_id ORDER BY rowid) AS copy
+                       FROM usage
+                       WHERE import_id = $imp AND day BETWEEN $lo AND $hi AND event_key IN (
+                           SELECT event_key FROM usage
+                           WHERE import_id = $imp AND day BETWEEN $lo AND $hi
+                           GROUP BY event_key HAVING count(*) > 1))
+                     WHERE copy > 1)""",
+                params,
+            )
+            lo = date.fromordinal(hi.toordinal() + 1)
+
+    # ---- reading -------------------------------------------------------------------------
+    def daily(self) -> ibis.Table:
+        """Ibis table of the daily rollup (day, source, model, provider, token sums, ...)."""
+        return self.con.table("usage_daily")
+
+    def usage(self) -> ibis.Table:
+        return self.con.table("usage")
+
+    def row_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM usage").fetchone()[0]
+
+    def models_in_use(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT model FROM usage_daily").fetchall()]
+
+    def model_overrides(self) -> dict[str, tuple[str | None, str | None]]:
+        rows = self.db.execute("SELECT model, author, country FROM model_attributions").fetchall()
+        return {m: (a, c) for m, a, c in rows}
+
+    def sources(self) -> list[dict[str, object]]:
+        """Sources in the ledger with row counts, date range and as-of/attribution lines."""
+        rows = self.db.execute(
+            """SELECT d.source, sum(d.rows)::BIGINT, min(d.day), max(d.day), m.as_of, m.attribution
+               FROM usage_daily d LEFT JOIN source_meta m USING (source)
+               GROUP BY d.source, m.as_of, m.attribution ORDER BY d.source"""
+        ).fetchall()
+        return [
+            {
+                "source": s,
+                "rows": n,
+                "first_day": lo.isoformat() if lo else None,
+                "last_day": hi.isoformat() if hi else None,
+                "as_of": as_of,
+                "attribution": attribution,
+            }
+            for s, n, lo, hi, as_of, attribution in rows
+        ]
+
+    def quarantine(self, limit: int = 100) -> list[dict[str, object]]:
+        rows = self.db.execute(
+            "SELECT import_id, source, location, field, reason FROM quarantine "
+            "ORDER BY import_id DESC LIMIT ?",
+            [limit],
+        ).fetchall()
+        keys = ("import_id", "source", "location", "field", "reason")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def _conform(batch: pa.RecordBatch | pa.Table) -> pa.Table:
+    """Cast a batch to the canonical schema (column order, types, UTC timestamps)."""
+    table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+    missing = [n for n in USAGE_SCHEMA.names if n not in table.column_names]
+    for name in missing:
+        table = table.append_column(name, pa.nulls(table.num_rows, USAGE_SCHEMA.field(name).type))
+    table = table.select(USAGE_SCHEMA.names)
+    nullable = pa.schema([f.with_nullable(True) for f in USAGE_SCHEMA])
+    return table.cast(nullable)
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    """(sha256 hex, size in bytes) of a file."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

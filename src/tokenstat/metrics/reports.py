@@ -1,0 +1,291 @@
+"""The reports (`summary`, `top`, `trend`, `lead`) as plain dicts: the JSON contract.
+
+Each function takes a `Dataset` (Ibis tables on any backend) and returns what the CLI
+prints with ``--json``; terminal tables are rendered from the same dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import ibis.expr.types as ir
+
+from tokenstat.errors import QueryError
+from tokenstat.metrics.cube import cube, grid, pairwise, start_range
+from tokenstat.metrics.facts import ROW_DIMENSIONS, check_dimension, facts
+from tokenstat.periods import check_grain, period_end, period_start, shift_period
+
+
+@dataclass
+class Dataset:
+    """What reports read: the daily rollup, raw rows, and the model attribution table."""
+
+    daily: ir.Table
+    usage: ir.Table
+    attributed: ir.Table
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+    def rows(self, by: str) -> ir.Table:
+        return self.usage if by in ROW_DIMENSIONS else self.daily
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which measure of which rows: token kind and source filter."""
+
+    kind: str = "total"
+    sources: tuple[str, ...] = ()
+
+
+def _cubed(ds: Dataset, by: str, grain: str, sel: Selection) -> tuple[ir.Table, date, date]:
+    check_grain(grain)
+    check_dimension(by)
+    facts_table = facts(
+        ds.rows(by), ds.attributed, by=by, kind=sel.kind, sources=sel.sources or None
+    )
+    cubed = cube(facts_table, grain)
+    first, last = start_range(cubed)
+    if first is None or last is None:
+        raise QueryError("the ledger holds no data for this selection; import some first")
+    return cubed, first, last
+
+
+def _at_start(at: date | None, grain: str, first: date, last: date) -> date:
+    start = period_start(at, grain) if at else last
+    if start < first or start > last:
+        raise QueryError(
+            f"no data for the {grain} containing {at}; data covers "
+            f"{first.isoformat()} to {period_end(last, grain).isoformat()}"
+        )
+    return start
+
+
+def _period(grain: str, start: date) -> dict[str, str]:
+    return {"grain": grain, "start": start.isoformat(), "end": period_end(start, grain).isoformat()}
+
+
+def _rows(table: ir.Table) -> list[dict[str, Any]]:
+    return table.to_pyarrow().to_pylist()
+
+
+def _num(value: Any) -> Any:
+    """Python int for whole numbers (engines may return Decimal or float sums)."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return value
+    return int(value)
+
+
+def attributed_share(ds: Dataset, grain: str, start: date, sel: Selection) -> float | None:
+    """Share of the period's tokens whose origin is known."""
+    t = facts(ds.daily, ds.attributed, by="origin", kind=sel.kind, sources=sel.sources or None)
+    end = period_end(start, grain)
+    t = t.filter((t.day >= start) & (t.day <= end))
+    row = (
+        t.aggregate(known=t.value.sum(where=t.key != "unknown"), total=t.value.sum())
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    total = _num(row["total"]) or 0
+    return (_num(row["known"]) or 0) / total if total else None
+
+
+def summary(
+    ds: Dataset,
+    *,
+    by: str = "origin",
+    grain: str = "week",
+    at: date | None = None,
+    sel: Selection = Selection(),
+) -> dict[str, Any]:
+    """Totals, growth, share, share shift, rank and leader streak per group for one period."""
+    cubed, first, last = _cubed(ds, by, grain, sel)
+    start = _at_start(at, grain, first, last)
+    g = grid(cubed, grain, first, last)
+    rows = _rows(g.filter(g.start == start).order_by([g.rank.isnull(), g.value.desc(), g.key]))
+    groups = []
+    for r in rows:
+        if not r["value"] and not r["previous"]:
+            continue
+        groups.append(
+            {
+                "key": r["key"],
+                "tokens": _num(r["value"]),
+                "previous": _num(r["previous"]),
+                "growth": r["growth"],
+                "share": r["share"],
+                "share_previous": r["share_previous"],
+                "share_shift_pp": r["share_shift_pp"],
+                "rank": r["rank"],
+                "rank_previous": r["rank_previous"],
+                "leader_streak": r["leader_streak"],
+            }
+        )
+    total = sum(g["tokens"] for g in groups)
+    has_previous = start > first
+    previous = sum(g["previous"] for g in groups) if has_previous else None
+    return {
+        "period": _period(grain, start),
+        "by": by,
+        "measure": sel.kind,
+        "total": {
+            "tokens": total,
+            "previous": previous,
+            "growth": (total / previous - 1) if previous else None,
+        },
+        "groups": groups,
+        "attributed_share": attributed_share(ds, grain, start, sel),
+        "sources": ds.sources,
+    }
+
+
+def top(
+    ds: Dataset,
+    *,
+    by: str = "model",
+    grain: str = "week",
+    at: date | None = None,
+    limit: int = 10,
+    sel: Selection = Selection(),
+) -> dict[str, Any]:
+    """The ``limit`` largest groups of one period, with growth, share and rank change."""
+    if limit < 1:
+        raise QueryError("--limit must be at least 1")
+    cubed, first, last = _cubed(ds, by, grain, sel)
+    start = _at_start(at, grain, first, last)
+    g = grid(cubed, grain, first, last)
+    in_period = g.filter(g.start == start)
+    stats = in_period.aggregate(hhi=((in_period.share * in_period.share).sum() * 10_000))
+    hhi = stats.to_pyarrow().to_pylist()[0]["hhi"]
+    ranked = in_period.filter(in_period.rank.notnull()).order_by([in_period.rank, in_period.key])
+    rows = _rows(ranked.limit(limit))
+    attribution = _attribution_of([r["key"] for r in rows], ds) if by == "model" else {}
+    out = []
+    for r in rows:
+        author, origin = attribution.get(r["key"], (None, None))
+        change = None
+        if r["rank_previous"] is not None:
+            change = r["rank_previous"] - r["rank"]
+        out.append(
+            {
+                "rank": r["rank"],
+                "key": r["key"],
+                "author": author,
+                "origin": origin,
+                "tokens": _num(r["value"]),
+                "growth": r["growth"],
+                "share": r["share"],
+                "rank_change": change,
+            }
+        )
+    unranked = _rows(
+        in_period.filter(in_period.rank.isnull() & (in_period.value > 0)).order_by(
+            in_period.value.desc()
+        )
+    )
+    return {
+        "period": _period(grain, start),
+        "by": by,
+        "measure": sel.kind,
+        "rows": out,
+        "unranked": [
+            {"key": r["key"], "tokens": _num(r["value"]), "share": r["share"]} for r in unranked
+        ],
+        "top_k_share": sum(r["share"] or 0 for r in out),
+        "hhi": hhi,
+        "attributed_share": attributed_share(ds, grain, start, sel),
+        "sources": ds.sources,
+    }
+
+
+def trend(
+    ds: Dataset,
+    *,
+    by: str = "origin",
+    grain: str = "week",
+    last: int = 12,
+    at: date | None = None,
+    sel: Selection = Selection(),
+) -> dict[str, Any]:
+    """Value, growth and share per group for the ``last`` periods ending at ``at``."""
+    if last < 1:
+        raise QueryError("--last must be at least 1")
+    cubed, first, final = _cubed(ds, by, grain, sel)
+    end = _at_start(at, grain, first, final)
+    begin = max(first, shift_period(end, grain, -(last - 1)))
+    g = grid(cubed, grain, first, final)
+    window = g.filter((g.start >= begin) & (g.start <= end) & ((g.value > 0) | (g.previous > 0)))
+    rows = _rows(window.order_by(["start", window.value.desc(), "key"]))
+    return {
+        "by": by,
+        "grain": grain,
+        "measure": sel.kind,
+        "rows": [
+            {
+                "start": r["start"].isoformat(),
+                "key": r["key"],
+                "tokens": _num(r["value"]),
+                "growth": r["growth"],
+                "share": r["share"],
+            }
+            for r in rows
+        ],
+        "attributed_share": attributed_share(ds, grain, end, sel),
+        "sources": ds.sources,
+    }
+
+
+def lead(
+    ds: Dataset,
+    a: str,
+    b: str,
+    *,
+    by: str = "origin",
+    grain: str = "week",
+    at: date | None = None,
+    sel: Selection = Selection(),
+) -> dict[str, Any]:
+    """How long ``a`` has been ahead of ``b`` and when it first overtook it."""
+    cubed, first, last = _cubed(ds, by, grain, sel)
+    keys = {r["key"] for r in _rows(cubed.select("key").distinct())}
+    missing = [k for k in (a, b) if k not in keys]
+    if missing:
+        raise QueryError(
+            f"no {by} named {', '.join(map(repr, missing))} in the data; "
+            f"known: {', '.join(sorted(keys)[:20])}"
+        )
+    end = _at_start(at, grain, first, last)
+    p = pairwise(cubed, grain, first, last, a, b)
+    rows = _rows(p.filter(p.start <= end).order_by("idx"))
+    crossovers = [r["start"].isoformat() for r in rows if r["crossover"]]
+    return {
+        "by": by,
+        "a": a,
+        "b": b,
+        "grain": grain,
+        "measure": sel.kind,
+        "at": end.isoformat(),
+        "streak": rows[-1]["streak"],
+        "first_crossover": crossovers[0] if crossovers else None,
+        "latest_crossover": crossovers[-1] if crossovers else None,
+        "periods": [
+            {
+                "start": r["start"].isoformat(),
+                "a_tokens": _num(r["a_value"]),
+                "b_tokens": _num(r["b_value"]),
+                "a_leads": bool(r["a_leads"]),
+            }
+            for r in rows
+        ],
+        "sources": ds.sources,
+    }
+
+
+def _attribution_of(models: Sequence[str], ds: Dataset) -> dict[str, tuple[str, str]]:
+    t = ds.attributed
+    rows = _rows(t.filter(t.model.isin(list(models))))
+    return {r["model"]: (r["author"], r["origin"]) for r in rows}

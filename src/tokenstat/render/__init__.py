@@ -1,0 +1,1 @@
+"""Rendering of report dicts: terminal tables, JSON and CSV."""

@@ -1,0 +1,71 @@
+"""The importer registry.
+
+Built-in importers are listed in ``BUILTIN_SOURCES`` and registered through the same path
+as third-party ones, which declare an entry point in the ``tokenstat.sources`` group::
+
+    [project.entry-points."tokenstat.sources"]
+    my-format = "my_package.my_module:MyFormatSource"
+
+The entry point names a `tokenstat.sources.base.Source` subclass.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from tokenstat.errors import UnknownSourceError
+from tokenstat.sources.base import Source, read_head
+
+ENTRY_POINT_GROUP = "tokenstat.sources"
+
+BUILTIN_SOURCES: dict[str, str] = {
+    "market": "tokenstat.sources.market:MarketSource",
+    "openrouter-rankings": "tokenstat.sources.openrouter_rankings:OpenRouterRankingsSource",
+}
+
+
+def _load(target: str) -> type[Source]:
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+@cache
+def _registry() -> dict[str, str]:
+    targets = dict(BUILTIN_SOURCES)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        targets.setdefault(ep.name, ep.value)
+    return targets
+
+
+def source_names() -> list[str]:
+    return sorted(_registry())
+
+
+def get_source(name: str) -> Source:
+    """The importer registered as ``name``; raises UnknownSourceError otherwise."""
+    targets = _registry()
+    if name not in targets:
+        known = ", ".join(sorted(targets))
+        raise UnknownSourceError(f"no importer named {name!r}; known: {known}")
+    source_cls = _load(targets[name])
+    if source_cls.name != name:
+        source_cls.name = name
+    return source_cls()
+
+
+def all_sources() -> list[Source]:
+    return [get_source(name) for name in source_names()]
+
+
+def detect_source(path: Path) -> Source:
+    """The first importer whose ``detect`` accepts the file's first bytes."""
+    head = read_head(path)
+    for source in all_sources():
+        if source.detect(path, head):
+            return source
+    raise UnknownSourceError(
+        f"{path}: no importer recognises this file; name one: tokenstat import SOURCE {path}"
+    )

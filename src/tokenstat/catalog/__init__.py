@@ -150,11 +150,21 @@ class Catalog:
         models: Iterable[str],
         overrides: Mapping[str, tuple[str | None, str | None]] | None = None,
     ) -> pa.Table:
-        """Arrow table (model, author, origin, open_weights, known) for the given models."""
+        """Arrow table (stored, model, author, origin, open_weights, known) for model ids as
+        stored in a ledger.
+
+        ``stored`` ids are resolved again with this catalog (``model`` is the result), so an
+        alias or correction added later applies to all history.
+        """
         overrides = overrides or {}
-        rows = [self.attribute(m, overrides.get(m)) for m in sorted(set(models))]
+        stored = sorted(set(models))
+        rows = []
+        for m in stored:
+            canonical = self.resolve(m)
+            rows.append(self.attribute(canonical, overrides.get(m) or overrides.get(canonical)))
         return pa.table(
             {
+                "stored": pa.array(stored, pa.string()),
                 "model": pa.array([r.model for r in rows], pa.string()),
                 "author": pa.array([r.author for r in rows], pa.string()),
                 "origin": pa.array([r.origin for r in rows], pa.string()),

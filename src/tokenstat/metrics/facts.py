@@ -38,14 +38,18 @@ def token_value(t: ir.Table, kind: str) -> ir.IntegerValue:
 
 
 def attribution(catalog: Catalog, models: Sequence[str], overrides: dict) -> ir.Table:
-    """Memtable (model, author, origin, open_weights) for the given models."""
+    """Memtable (stored, model, author, origin, open_weights) for model ids as stored."""
     table = catalog.attribution_table(models, overrides)
-    return ibis.memtable(table.select(["model", "author", "origin", "open_weights"]))
+    return ibis.memtable(table.select(["stored", "model", "author", "origin", "open_weights"]))
 
 
 def with_attribution(rows: ir.Table, attributed: ir.Table) -> ir.Table:
-    """``rows`` (with a ``model`` column) plus author, origin and open_weights."""
-    joined = rows.left_join(attributed, "model")
+    """``rows`` with ``model`` re-resolved by the current catalog, plus author, origin and
+    open_weights."""
+    joined = rows.left_join(attributed, rows.model == attributed.stored)
+    joined = joined.mutate(model=ibis.coalesce(joined.model_right, joined.model)).drop(
+        "model_right", "stored"
+    )
     return joined.mutate(
         author=ibis.coalesce(joined.author, "unknown"),
         origin=ibis.coalesce(joined.origin, "unknown"),
@@ -65,7 +69,7 @@ def facts(
     check_dimension(by)
     if sources:
         rows = rows.filter(rows.source.isin(list(sources)))
-    if by in MODEL_DIMENSIONS[1:]:
+    if by in MODEL_DIMENSIONS:
         rows = with_attribution(rows, attributed)
     key = ibis.coalesce(rows[by].cast("string"), NO_VALUE)
     return rows.select(day=rows.day, key=key, value=token_value(rows, kind))

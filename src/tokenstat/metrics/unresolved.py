@@ -18,7 +18,7 @@ def unresolved_models(ledger: Ledger, catalog: Catalog) -> list[dict[str, Any]]:
     total = sum(t for _, t in rows) or 1
     out = []
     for model, tokens in sorted(rows, key=lambda r: (-r[1], r[0])):
-        a = catalog.attribute(model, overrides.get(model))
+        a = catalog.attribute(catalog.resolve(model), overrides.get(model))
         if a.attributed:
             continue
         raws = [

@@ -1,0 +1,165 @@
+"""Ledger: idempotent and atomic imports, migrations, duplicate handling."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tokenstat import api
+from tokenstat.errors import StrictImportError
+from tokenstat.ledger import MIGRATIONS, Ledger
+from tokenstat.sources.base import ReadContext, Source
+
+
+def write_csv(path: Path, rows: list[str], header: str = "date,model,input_tokens,output_tokens"):
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def ledger_state(ledger: Ledger) -> list[tuple]:
+    usage = ledger.db.execute(
+        "SELECT event_id, model, input_tokens, output_tokens FROM usage ORDER BY event_id"
+    ).fetchall()
+    daily = ledger.db.execute(
+        "SELECT day, model, sum(input_tokens), sum(output_tokens), sum(rows) FROM usage_daily "
+        "GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    return usage + daily
+
+
+def test_import_twice_changes_nothing(tmp_path):
+    f = write_csv(tmp_path / "a.csv", ["2026-03-30,deepseek-chat,100,10", "2026-03-31,glm-5,5,1"])
+    with api.open_ledger(tmp_path / "l.duckdb") as ledger:
+        first = api.import_path(ledger, "market", [f])
+        before = ledger_state(ledger)
+        second = api.import_path(ledger, "market", [f])
+        assert (first.rows_new, second.rows_new, second.files_skipped) == (2, 0, 1)
+        assert ledger_state(ledger) == before
+
+
+def test_overlapping_files_import_only_new_rows(tmp_path):
+    a = write_csv(tmp_path / "a.csv", ["2026-03-30,deepseek-chat,100,10", "2026-03-31,glm-5,5,1"])
+    b = write_csv(
+        tmp_path / "b.csv",
+        ["2026-03-31,glm-5,5,1", "2026-04-01,glm-5,7,2", "2026-04-01,glm-5,7,2"],
+    )
+    with api.open_ledger(tmp_path / "l.duckdb") as ledger:
+        api.import_path(ledger, "market", [a])
+        result = api.import_path(ledger, "market", [b])
+        # one row already in the ledger, one repeated inside the file
+        assert (result.rows_read, result.rows_new, result.rows_duplicate) == (3, 1, 2)
+        totals = ledger.db.execute(
+            "SELECT sum(input_tokens), sum(output_tokens) FROM usage_daily"
+        ).fetchone()
+        assert totals == (100 + 5 + 7, 10 + 1 + 2)
+        assert ledger.row_count() == 3
+
+
+def test_same_event_on_another_day_is_another_event(tmp_path):
+    # identity is (day, event_id): market rows on different dates are distinct events
+    f = write_csv(tmp_path / "a.csv", ["2026-03-30,glm-5,1,1", "2026-03-31,glm-5,1,1"])
+    with api.open_ledger(tmp_path / "l.duckdb") as ledger:
+        assert api.import_path(ledger, "market", [f]).rows_new == 2
+
+
+class ExplodingSource(Source):
+    """Yields one good batch, then fails as a crash half way through a file would."""
+
+    name = "exploding"
+
+    def read(self, path: Path, ctx: ReadContext):
+        from tokenstat.sources.market import MarketSource
+
+        yield from MarketSource().read(path, ctx)
+        raise RuntimeError("disk on fire")
+
+
+def test_failed_import_leaves_the_ledger_as_before(tmp_path):
+    from tokenstat.catalog import shipped_catalog
+    from tokenstat.importing import import_files
+
+    good = write_csv(tmp_path / "good.csv", ["2026-03-30,glm-5,1,1"])
+    more = write_csv(tmp_path / "more.csv", ["2026-04-01,glm-5,9,9", "2026-04-02,glm-5,9,9"])
+    with api.open_ledger(tmp_path / "l.duckdb") as ledger:
+        api.import_path(ledger, "market", [good])
+        before = ledger_state(ledger)
+        imports_before = ledger.db.execute("SELECT count(*) FROM imports").fetchone()
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            import_files(ledger, ExplodingSource(), [more], catalog=shipped_catalog())
+        assert ledger_state(ledger) == before
+        assert ledger.db.execute("SELECT count(*) FROM imports").fetchone() == imports_before
+        # and the file was not recorded as imported: a retry imports it
+        assert api.import_path(ledger, "market", [more]).rows_new == 2
+
+
+def test_strict_import_writes_nothing(tmp_path):
+    f = write_csv(tmp_path / "a.csv", ["2026-03-30,glm-5,1,1", "2026-03-31,glm-5,-4,1"])
+    with api.open_ledger(tmp_path / "l.duckdb") as ledger:
+        with pytest.raises(StrictImportError, match=r"a\.csv:3: field 'input_tokens'"):
+            api.import_path(ledger, "market", [f], strict=True)
+        assert ledger.row_count() == 0
+        assert ledger.db.execute("SELECT count(*) FROM quarantine").fetchone() == (0,)
+        # without --strict the good row lands and the bad one is kept aside
+        result = api.import_path(ledger, "market", [f])
+        assert (result.rows_new, result.rows_bad) == (1, 1)
+        assert ledger.quarantine()[0]["reason"] == "negative token count: -4"
+
+
+def test_migrations_are_named_ordered_and_recorded(tmp_path):
+    path = tmp_path / "l.duckdb"
+    with api.open_ledger(path) as ledger:
+        assert ledger.applied_migrations() == sorted(name for name, _ in MIGRATIONS)
+    with api.open_ledger(path) as ledger:  # reopening applies nothing twice
+        rows = ledger.db.execute("SELECT count(*), count(DISTINCT name) FROM migrations").fetchone()
+        assert rows[0] == rows[1] == len(MIGRATIONS)
+
+
+def test_event_keys_are_recomputed_when_the_hash_function_changes(tmp_path):
+    path = tmp_path / "l.duckdb"
+    f = write_csv(tmp_path / "a.csv", ["2026-03-30,glm-5,1,1"])
+    with api.open_ledger(path) as ledger:
+        api.import_path(ledger, "market", [f])
+        ledger.db.execute("UPDATE usage SET event_key = 42")
+        ledger.db.execute("UPDATE ledger_meta SET value = 'old' WHERE key = 'key_probe'")
+    with api.open_ledger(path) as ledger:
+        key = ledger.db.execute("SELECT event_key = hash(event_id) FROM usage").fetchone()
+        assert key == (True,)
+        g = write_csv(tmp_path / "b.csv", ["2026-03-30,glm-5,1,1", "2026-03-31,glm-5,1,1"])
+        assert api.import_path(ledger, "market", [g]).rows_new == 1
+
+
+def test_read_only_open_of_a_missing_ledger_is_a_clear_error(tmp_path):
+    from tokenstat.errors import LedgerError
+
+    with pytest.raises(LedgerError, match=r"no ledger at .*import data first"):
+        Ledger.open(tmp_path / "none.duckdb", read_only=True)
+
+
+def test_gzip_and_parquet_inputs(tmp_path):
+    gz = tmp_path / "a.csv.gz"
+    gz.write_bytes(gzip.compress(b"date,model,tokens\n2026-03-30,glm-5,12\n"))
+    pq_path = tmp_path / "b.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "date": pa.array([pa.scalar(20542, pa.date32()).as_py()]),
+                "model": ["kimi-k2.5"],
+                "input_tokens": [3],
+                "output_tokens": [4],
+            }
+        ),
+        pq_path,
+    )
+    with api.open_ledger(tmp_path / "l.duckdb") as ledger:
+        assert api.import_path(ledger, "market", [gz]).rows_new == 1
+        assert api.import_path(ledger, "market", [pq_path]).rows_new == 1
+        rows = ledger.db.execute(
+            "SELECT model, day, input_tokens, output_tokens FROM usage ORDER BY model"
+        ).fetchall()
+    assert [r[0] for r in rows] == ["moonshotai/kimi-k2.5", "z-ai/glm-5"]
+    assert rows[0][2:] == (3, 4) and rows[1][2:] == (12, 0)
+    assert str(rows[0][1]) == "2026-03-30"  # day 20542 since the epoch

@@ -22,12 +22,12 @@ run: $(VENV)/.run-deps
 	$(BIN)/tokenstat demo
 
 test: $(VENV)/.test-deps
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.test-deps
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests $(wildcard benchmarks)
+	$(BIN)/ruff format --check src tests $(wildcard benchmarks)
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python -m pip install -q -e '.[bench]'

@@ -44,7 +44,13 @@ def test_import_reports_on_stderr_and_is_idempotent(invoke):
 def test_summary_json_contract_and_headline_figures(invoke, sample_ledger):
     result = invoke("summary", "--by", "origin", "--period", "week", "--at", "2026-04-05", "--json")
     report = json.loads(result.stdout)
-    assert report["period"] == {"grain": "week", "start": "2026-03-30", "end": "2026-04-05"}
+    assert report["period"] == {
+        "grain": "week",
+        "start": "2026-03-30",
+        "end": "2026-04-05",
+        "complete": True,
+        "data_through": "2026-04-05",
+    }
     assert report["by"] == "origin"
     assert set(report["total"]) == {"tokens", "previous", "growth"}
     assert all(set(g) == SUMMARY_GROUP_KEYS for g in report["groups"])

@@ -108,7 +108,13 @@ def by_key(report: dict) -> dict:
 
 def test_summary_week_12(ds):
     report = reports.summary(ds, by="origin", grain="week", at=date(2026, 3, 19))
-    assert report["period"] == {"grain": "week", "start": "2026-03-16", "end": "2026-03-22"}
+    assert report["period"] == {
+        "grain": "week",
+        "start": "2026-03-16",
+        "end": "2026-03-22",
+        "complete": True,
+        "data_through": "2026-04-05",
+    }
     assert report["total"] == {"tokens": 126, "previous": 60, "growth": 126 / 60 - 1}
     g = by_key(report)
     assert [x["key"] for x in report["groups"]] == ["CN", "US", "unknown"]
@@ -175,10 +181,20 @@ def test_trend_rows_and_month_grain(ds):
     report = reports.trend(ds, by="origin", grain="week", last=2, at=date(2026, 3, 23))
     starts = sorted({r["start"] for r in report["rows"]})
     assert starts == ["2026-03-16", "2026-03-23"]
-    month = reports.summary(ds, by="origin", grain="month")
+    month = reports.summary(ds, by="origin", grain="month", at=date(2026, 4, 1))
     # all five weeks' Mondays and Sundays fall in March 2026 except W14's Sunday (Apr 5)
     assert month["period"]["start"] == "2026-04-01"
+    assert month["period"]["complete"] is False
     assert month["total"]["tokens"] == 150 - 75 + 100 - 50
+
+
+def test_default_period_is_the_latest_complete_one(ds):
+    # data runs to Sunday 2026-04-05: the week is complete, April is not
+    assert reports.summary(ds, grain="week")["period"]["start"] == "2026-03-30"
+    march = reports.summary(ds, grain="month")["period"]
+    assert (march["start"], march["complete"]) == ("2026-03-01", True)
+    # with no complete period at all, the only one is reported
+    assert reports.summary(ds, grain="year")["period"]["start"] == "2026-01-01"
 
 
 def test_token_kinds(ds):

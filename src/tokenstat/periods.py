@@ -82,6 +82,13 @@ def period_label(start: date, grain: str) -> str:
     return start.isoformat()
 
 
+def as_date(value: date | datetime | None) -> date | None:
+    """A date from what an engine returns for a date column (a date or a datetime)."""
+    if isinstance(value, datetime):
+        return value.date()
+    return value
+
+
 def parse_day(text: str) -> date:
     try:
         return date.fromisoformat(text)

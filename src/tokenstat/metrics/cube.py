@@ -27,7 +27,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from tokenstat.periods import period_start_expr, shift_period
+from tokenstat.periods import as_date, period_start_expr, shift_period
 
 # Keys that hold what could not be attributed or was aggregated away: they count in every
 # total and share, but hold no rank (an "unknown" country does not lead a market).
@@ -54,13 +54,7 @@ def period_calendar(first: date, last: date, grain: str) -> pa.Table:
 
 def start_range(cubed: ir.Table) -> tuple[date | None, date | None]:
     row = cubed.aggregate(lo=cubed.start.min(), hi=cubed.start.max()).to_pyarrow().to_pylist()[0]
-    return _as_date(row["lo"]), _as_date(row["hi"])
-
-
-def _as_date(value: object) -> date | None:
-    if value is None:
-        return None
-    return value.date() if hasattr(value, "date") and callable(value.date) else value  # type: ignore[return-value]
+    return as_date(row["lo"]), as_date(row["hi"])
 
 
 def grid(

@@ -14,9 +14,9 @@ from typing import Any
 import ibis.expr.types as ir
 
 from tokenstat.errors import QueryError
-from tokenstat.metrics.cube import cube, grid, pairwise, start_range
+from tokenstat.metrics.cube import cube, grid, pairwise
 from tokenstat.metrics.facts import ROW_DIMENSIONS, check_dimension, facts
-from tokenstat.periods import check_grain, period_end, period_start, shift_period
+from tokenstat.periods import as_date, check_grain, period_end, period_start, shift_period
 
 
 @dataclass
@@ -40,31 +40,62 @@ class Selection:
     sources: tuple[str, ...] = ()
 
 
-def _cubed(ds: Dataset, by: str, grain: str, sel: Selection) -> tuple[ir.Table, date, date]:
+@dataclass(frozen=True)
+class Span:
+    """The cube of one selection and the stretch of time its data covers."""
+
+    cubed: ir.Table
+    grain: str
+    first: date  # start of the first period with data
+    last: date  # start of the last period with data
+    last_day: date  # the last day with data
+
+    def complete(self, start: date) -> bool:
+        return period_end(start, self.grain) <= self.last_day
+
+    def at_start(self, at: date | None) -> date:
+        """The period to report: the one containing ``at``, else the latest complete one
+        (the latest of all when none is complete)."""
+        if at is None:
+            if self.complete(self.last) or self.last == self.first:
+                return self.last
+            return shift_period(self.last, self.grain, -1)
+        start = period_start(at, self.grain)
+        if start < self.first or start > self.last:
+            raise QueryError(
+                f"no data for the {self.grain} containing {at}; data covers "
+                f"{self.first.isoformat()} to {self.last_day.isoformat()}"
+            )
+        return start
+
+    def period(self, start: date) -> dict[str, Any]:
+        return {
+            "grain": self.grain,
+            "start": start.isoformat(),
+            "end": period_end(start, self.grain).isoformat(),
+            "complete": self.complete(start),
+            "data_through": self.last_day.isoformat(),
+        }
+
+
+def _span(ds: Dataset, by: str, grain: str, sel: Selection) -> Span:
     check_grain(grain)
     check_dimension(by)
     facts_table = facts(
         ds.rows(by), ds.attributed, by=by, kind=sel.kind, sources=sel.sources or None
     )
-    cubed = cube(facts_table, grain)
-    first, last = start_range(cubed)
-    if first is None or last is None:
+    bounds = facts_table.aggregate(lo=facts_table.day.min(), hi=facts_table.day.max())
+    row = bounds.to_pyarrow().to_pylist()[0]
+    if row["lo"] is None:
         raise QueryError("the ledger holds no data for this selection; import some first")
-    return cubed, first, last
-
-
-def _at_start(at: date | None, grain: str, first: date, last: date) -> date:
-    start = period_start(at, grain) if at else last
-    if start < first or start > last:
-        raise QueryError(
-            f"no data for the {grain} containing {at}; data covers "
-            f"{first.isoformat()} to {period_end(last, grain).isoformat()}"
-        )
-    return start
-
-
-def _period(grain: str, start: date) -> dict[str, str]:
-    return {"grain": grain, "start": start.isoformat(), "end": period_end(start, grain).isoformat()}
+    lo, hi = as_date(row["lo"]), as_date(row["hi"])
+    return Span(
+        cubed=cube(facts_table, grain),
+        grain=grain,
+        first=period_start(lo, grain),
+        last=period_start(hi, grain),
+        last_day=hi,
+    )
 
 
 def _rows(table: ir.Table) -> list[dict[str, Any]]:
@@ -103,9 +134,10 @@ def summary(
     sel: Selection = Selection(),
 ) -> dict[str, Any]:
     """Totals, growth, share, share shift, rank and leader streak per group for one period."""
-    cubed, first, last = _cubed(ds, by, grain, sel)
-    start = _at_start(at, grain, first, last)
-    g = grid(cubed, grain, first, last)
+    span = _span(ds, by, grain, sel)
+    start = span.at_start(at)
+    first = span.first
+    g = grid(span.cubed, grain, span.first, span.last)
     rows = _rows(g.filter(g.start == start).order_by([g.rank.isnull(), g.value.desc(), g.key]))
     groups = []
     for r in rows:
@@ -129,7 +161,7 @@ def summary(
     has_previous = start > first
     previous = sum(g["previous"] for g in groups) if has_previous else None
     return {
-        "period": _period(grain, start),
+        "period": span.period(start),
         "by": by,
         "measure": sel.kind,
         "total": {
@@ -155,9 +187,9 @@ def top(
     """The ``limit`` largest groups of one period, with growth, share and rank change."""
     if limit < 1:
         raise QueryError("--limit must be at least 1")
-    cubed, first, last = _cubed(ds, by, grain, sel)
-    start = _at_start(at, grain, first, last)
-    g = grid(cubed, grain, first, last)
+    span = _span(ds, by, grain, sel)
+    start = span.at_start(at)
+    g = grid(span.cubed, grain, span.first, span.last)
     in_period = g.filter(g.start == start)
     stats = in_period.aggregate(hhi=((in_period.share * in_period.share).sum() * 10_000))
     hhi = stats.to_pyarrow().to_pylist()[0]["hhi"]
@@ -188,7 +220,7 @@ def top(
         )
     )
     return {
-        "period": _period(grain, start),
+        "period": span.period(start),
         "by": by,
         "measure": sel.kind,
         "rows": out,
@@ -214,16 +246,17 @@ def trend(
     """Value, growth and share per group for the ``last`` periods ending at ``at``."""
     if last < 1:
         raise QueryError("--last must be at least 1")
-    cubed, first, final = _cubed(ds, by, grain, sel)
-    end = _at_start(at, grain, first, final)
-    begin = max(first, shift_period(end, grain, -(last - 1)))
-    g = grid(cubed, grain, first, final)
+    span = _span(ds, by, grain, sel)
+    end = span.at_start(at)
+    begin = max(span.first, shift_period(end, grain, -(last - 1)))
+    g = grid(span.cubed, grain, span.first, span.last)
     window = g.filter((g.start >= begin) & (g.start <= end) & ((g.value > 0) | (g.previous > 0)))
     rows = _rows(window.order_by(["start", window.value.desc(), "key"]))
     return {
         "by": by,
         "grain": grain,
         "measure": sel.kind,
+        "data_through": span.last_day.isoformat(),
         "rows": [
             {
                 "start": r["start"].isoformat(),
@@ -250,16 +283,16 @@ def lead(
     sel: Selection = Selection(),
 ) -> dict[str, Any]:
     """How long ``a`` has been ahead of ``b`` and when it first overtook it."""
-    cubed, first, last = _cubed(ds, by, grain, sel)
-    keys = {r["key"] for r in _rows(cubed.select("key").distinct())}
+    span = _span(ds, by, grain, sel)
+    keys = {r["key"] for r in _rows(span.cubed.select("key").distinct())}
     missing = [k for k in (a, b) if k not in keys]
     if missing:
         raise QueryError(
             f"no {by} named {', '.join(map(repr, missing))} in the data; "
             f"known: {', '.join(sorted(keys)[:20])}"
         )
-    end = _at_start(at, grain, first, last)
-    p = pairwise(cubed, grain, first, last, a, b)
+    end = span.at_start(at)
+    p = pairwise(span.cubed, grain, span.first, span.last, a, b)
     rows = _rows(p.filter(p.start <= end).order_by("idx"))
     crossovers = [r["start"].isoformat() for r in rows if r["crossover"]]
     return {
@@ -269,6 +302,7 @@ def lead(
         "grain": grain,
         "measure": sel.kind,
         "at": end.isoformat(),
+        "data_through": span.last_day.isoformat(),
         "streak": rows[-1]["streak"],
         "first_crossover": crossovers[0] if crossovers else None,
         "latest_crossover": crossovers[-1] if crossovers else None,

@@ -25,7 +25,15 @@ def _column(table: Table, name: str, justify: str, fold: bool = False) -> None:
 def _title(report: dict[str, Any], what: str) -> str:
     period = report["period"]
     label = period_label(_day(period["start"]), period["grain"])
-    return f"{what} by {report['by']}, {label} ({period['start']} to {period['end']})"
+    span = (
+        period["start"]
+        if period["start"] == period["end"]
+        else (f"{period['start']} to {period['end']}")
+    )
+    title = f"{what} by {report['by']}, {label} ({span})"
+    if period.get("complete") is False:
+        title += f", incomplete: data through {period['data_through']}"
+    return title
 
 
 def footer(report: dict[str, Any]) -> Text:

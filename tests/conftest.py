@@ -55,6 +55,7 @@ def spark_con(tmp_path_factory: pytest.TempPathFactory):
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.warehouse.dir", str(base / "warehouse"))
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={base}")
         .getOrCreate()

@@ -20,6 +20,9 @@ from tokenstat.ledger import ImportResult, Ledger
 from tokenstat.metrics import reports
 from tokenstat.metrics.facts import attribution
 from tokenstat.metrics.reports import Dataset, Selection
+from tokenstat.prices.book import PriceBook
+from tokenstat.prices.cost import CostInputs, costed
+from tokenstat.prices.points import import_price_files, stores_prices
 from tokenstat.sources.registry import detect_source, get_source
 
 
@@ -63,8 +66,55 @@ def import_path(
                 f"no PATH given and {importer.name} has no default location; "
                 f"usage: tokenstat import {importer.name} PATH"
             )
+    if stores_prices(importer):
+        return import_price_files(
+            ledger, importer, files, catalog=catalog, strict=strict, options=options
+        )
     return import_files(
         ledger, importer, files, catalog=catalog, strict=strict, options=options, progress=progress
+    )
+
+
+def price_book(
+    ledger: Ledger | None = None,
+    catalog: Catalog | None = None,
+    price_file: Path | str | None = None,
+) -> PriceBook:
+    """The prices in force: genai-prices, the ledger's snapshot points and the user price
+    file (the given one, else ``$TOKENSTAT_PRICES`` or the default file when present)."""
+    return PriceBook.load(
+        catalog or load_catalog(), ledger, Path(price_file) if price_file else None
+    )
+
+
+def cost_dataset(
+    ledger: Ledger,
+    catalog: Catalog | None = None,
+    mode: str = "auto",
+    price_file: Path | str | None = None,
+) -> Dataset:
+    """`dataset` with every usage row priced in ``mode``, for reports with metric "cost"."""
+    catalog = catalog or load_catalog()
+    ds = dataset(ledger, catalog)
+    inputs = cost_inputs(ledger, catalog, price_file)
+    schedule = inputs.schedule() if mode != "reported" else None
+    ds.costed = costed(inputs.usage, schedule, mode)
+    ds.cost_mode = mode
+    return ds
+
+
+def cost_inputs(
+    ledger: Ledger, catalog: Catalog | None = None, price_file: Path | str | None = None
+) -> CostInputs:
+    """What the cost reports read from a ledger (usage rows, attribution, the price book)."""
+    catalog = catalog or load_catalog()
+    rows = ledger.db.execute("SELECT DISTINCT provider, model FROM usage_daily").fetchall()
+    return CostInputs(
+        usage=ledger.usage(),
+        attributed=attribution(catalog, ledger.models_in_use(), ledger.model_overrides()),
+        book=price_book(ledger, catalog, price_file),
+        pairs=[(provider, model) for provider, model in rows],
+        sources=ledger.sources(),
     )
 
 
@@ -84,14 +134,29 @@ def lead(ledger: Ledger, a: str, b: str, **kwargs: Any) -> dict[str, Any]:
     return reports.lead(dataset(ledger), a, b, **kwargs)
 
 
+def forecast(ledger: Ledger, **kwargs: Any) -> dict[str, Any]:
+    """`tokenstat.forecast.forecast` on a ledger (cost inputs added for ``metric="cost"``)."""
+    from tokenstat.forecast import forecast as run_forecast
+
+    if kwargs.get("metric") == "cost" and "cost" not in kwargs:
+        kwargs["cost"] = cost_inputs(ledger)
+    return run_forecast(dataset(ledger), **kwargs)
+
+
 __all__ = [
+    "CostInputs",
     "Dataset",
+    "PriceBook",
     "Selection",
+    "cost_dataset",
+    "cost_inputs",
     "dataset",
     "date",
+    "forecast",
     "import_path",
     "lead",
     "open_ledger",
+    "price_book",
     "summary",
     "top",
     "trend",

@@ -29,6 +29,11 @@ class StrictImportError(ImportFormatError):
     """A bad record was found under ``--strict``: nothing was written."""
 
 
+class ImportOptionError(ValueError, TokenstatError):
+    """The options of an import do not fit its input (e.g. a column mapping names a
+    column the file does not have): nothing is imported."""
+
+
 class UnknownSourceError(LookupError, TokenstatError):
     """No importer is registered under the requested name."""
 
@@ -43,3 +48,11 @@ class QueryError(ValueError, TokenstatError):
 
 class FetchError(RuntimeError, TokenstatError):
     """A remote API could not be reached or answered with an error."""
+
+
+class ClaimsFileError(ValueError, TokenstatError):
+    """A claims file cannot be read: not YAML, no claims list, duplicate ids."""
+
+
+class ExpressionError(ValueError, TokenstatError):
+    """A claim's expression is not in the small expression language, or exceeds its limits."""

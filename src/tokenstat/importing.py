@@ -1,14 +1,17 @@
 """The import pipeline: source files -> canonical batches -> one ledger transaction.
 
-Per import: files whose content was imported before are skipped; each batch gets its
-``model`` resolved through the catalog (once per distinct raw string); bad records are
-kept aside with their reason; under ``strict`` any bad record aborts the import and the
-ledger stays as it was.
+Per import: files whose content was imported before are skipped (for incremental
+sources: files unchanged since the last import are skipped and grown ones are read from
+where that import stopped, see `tokenstat.incremental`); each batch gets its ``model``
+resolved through the catalog (once per distinct raw string); bad records are kept aside
+with their reason; under ``strict`` any bad record aborts the import and the ledger stays
+as it was.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +20,9 @@ import pyarrow.compute as pc
 
 from tokenstat.catalog import Catalog
 from tokenstat.errors import ImportFormatError, StrictImportError
+from tokenstat.incremental import FileOffset, ReadPlan, file_key, plan_read, record_read
 from tokenstat.ledger import ImportResult, Ledger, file_digest
-from tokenstat.sources.base import BadRecord, ReadContext, Source
+from tokenstat.sources.base import BATCH_ROWS, BadRecord, ReadContext, Source
 
 MAX_BAD_EXAMPLES = 20
 
@@ -66,18 +70,47 @@ class ModelResolver:
             return batch
         raw = batch.column("model_raw")
         uniques = pc.unique(raw)
-        resolved = pa.array([self.resolve(u) for u in uniques.to_pylist()], pa.string())
-        filled = pc.coalesce(model, pc.take(resolved, pc.index_in(raw, uniques)))
+        names = uniques.to_pylist()
+        resolved = [self.resolve(u) for u in names]
+        if resolved == names:  # raw strings that are canonical ids already: no copy
+            filled = raw if model.null_count == len(model) else pc.coalesce(model, raw)
+        else:
+            lookup = pc.take(pa.array(resolved, pa.string()), pc.index_in(raw, uniques))
+            filled = pc.coalesce(model, lookup)
         return batch.set_column(batch.schema.get_field_index("model"), "model", filled)
 
 
-def expand_paths(paths: Sequence[Path]) -> list[Path]:
-    """Files named, and the files below directories named (sorted, hidden ones skipped)."""
+def _combined(
+    batches: Iterable[pa.RecordBatch], resolver: ModelResolver, rows: int = BATCH_ROWS
+) -> Iterator[pa.RecordBatch | pa.Table]:
+    """The batches, in order, with models resolved; small ones (many small files) are
+    combined into batches of at least ``rows`` rows."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        if pending and batch.schema != pending[0].schema:
+            yield resolver.fill(pa.Table.from_batches(pending).combine_chunks())
+            pending, count = [], 0
+        if not pending and batch.num_rows >= rows:
+            yield resolver.fill(batch)
+            continue
+        pending.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield resolver.fill(pa.Table.from_batches(pending).combine_chunks())
+            pending, count = [], 0
+    if pending:
+        yield resolver.fill(pa.Table.from_batches(pending).combine_chunks())
+
+
+def expand_paths(paths: Sequence[Path], pattern: str | None = None) -> list[Path]:
+    """Files named, and the files below directories named (sorted, hidden ones skipped;
+    only those matching ``pattern`` when one is given)."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
             files += sorted(
-                p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
+                p for p in path.rglob(pattern or "*") if p.is_file() and not p.name.startswith(".")
             )
         elif path.exists():
             files.append(path)
@@ -106,28 +139,69 @@ def import_files(
         on_progress=progress.on_bytes,
     )
     resolver = ModelResolver(catalog)
-    files = expand_paths(paths)
+    files = expand_paths(paths, source.file_glob)
     result = ImportResult(import_id=None, source=source.name)
     new_files: list[tuple[str, str, int]] = []
+    offsets: dict[str, FileOffset] = {}
+    known = ledger.file_offsets(source.name) if source.incremental else {}
     with ledger.transaction():
         import_id = ledger.begin_import(source.name)
-        for index, path in enumerate(files):
-            progress.on_file(path, index, len(files))
-            sha, size = file_digest(path)
-            if ledger.file_seen(source.name, sha) or sha in {f[1] for f in new_files}:
-                result.files_skipped += 1
-                continue
-            result.files_read += 1
-            new_files.append((str(path), sha, size))
-            try:
-                for batch in source.read(path, ctx):
-                    batch = resolver.fill(batch)
-                    result.rows_read += ledger.append_batch(batch, import_id)
-                    progress.on_rows(batch.num_rows)
-            except StrictImportError:
-                raise
-            except ImportFormatError as exc:
-                collector.on_bad(BadRecord(exc.location or str(path), exc.field, exc.reason))
+        staging = ledger.stage_import() if source.keep == "largest" else "usage"
+        # Which files to read is decided first: while the batches stream into the ledger
+        # (one statement, see Ledger.append_batches) its connection is busy.
+        plans: list[tuple[Path, ReadPlan | None, os.stat_result | None]] = []  # None: skip
+        planned: set[str] = set()
+        for path in files:
+            stat = None
+            if source.incremental:
+                stat = path.stat()
+                plan = plan_read(path, stat, known.get(file_key(path)))
+                if plan.action == "skip" or file_key(path) in planned:
+                    plans.append((path, None, None))
+                    continue
+                planned.add(file_key(path))
+            else:
+                sha, size = file_digest(path)
+                if ledger.file_seen(source.name, sha) or sha in {f[1] for f in new_files}:
+                    plans.append((path, None, None))
+                    continue
+                new_files.append((str(path), sha, size))
+                plan = ReadPlan("full")
+            plans.append((path, plan, stat))
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            for index, (path, plan, stat) in enumerate(plans):
+                progress.on_file(path, index, len(files))
+                if plan is None:
+                    result.files_skipped += 1
+                    continue
+                if source.incremental:
+                    result.files_resumed += plan.action == "resume"
+                    ctx.start_offset, ctx.start_line = plan.offset, plan.lines
+                    ctx.file_state = plan.state
+                result.files_read += 1
+                try:
+                    for batch in source.read(path, ctx):
+                        yield batch
+                        progress.on_rows(batch.num_rows)
+                except StrictImportError:
+                    raise
+                except ImportFormatError as exc:
+                    collector.on_bad(BadRecord(exc.location or str(path), exc.field, exc.reason))
+                    continue  # an incremental file that failed is read in full next time
+                if source.incremental:
+                    offsets[file_key(path)] = record_read(
+                        path, stat, ctx.end_offset, ctx.end_line, ctx.file_state
+                    )
+                    result.bytes_read += max(0, ctx.end_offset - plan.offset)
+
+        result.rows_read += ledger.append_batches(
+            _combined(batches(), resolver), import_id, table=staging
+        )
+        if source.keep == "largest":
+            dropped, result.rows_replaced = ledger.keep_largest(import_id)
+            result.rows_duplicate += dropped
+        ledger.save_file_offsets(source.name, import_id, offsets.values())
         overrides = {resolver.resolve(raw): pair for raw, pair in ctx.model_overrides.items()}
         new, dup, first, last = ledger.finish_import(
             import_id,
@@ -139,7 +213,8 @@ def import_files(
             model_overrides=overrides,
         )
     result.import_id = import_id
-    result.rows_new, result.rows_duplicate = new, dup
+    result.rows_new = new
+    result.rows_duplicate += dup
     result.first_day, result.last_day = first, last
     result.rows_bad = len(collector.bad)
     result.bad_examples = collector.bad[:MAX_BAD_EXAMPLES]

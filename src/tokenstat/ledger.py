@@ -12,6 +12,10 @@ Tables (all created by the migrations below):
 - ``imports``, ``import_files``, ``quarantine``, ``source_meta``, ``model_attributions``:
   what was imported when, which files (by content hash), bad records with the reason,
   as-of dates of sources, and author/country given by the data itself.
+- ``file_offsets``: for incremental sources (append-only logs), how far each file was
+  read, so the next import reads only new or grown files (`tokenstat.incremental`).
+- ``price_points``: prices at a point in time from price-list snapshots (OpenRouter
+  ``/api/v1/models``), see `tokenstat.prices.points`.
 - ``migrations``: the named schema steps applied, in order.
 
 Idempotency: a file whose content hash was imported before by the same source is skipped;
@@ -19,24 +23,29 @@ rows whose ``event_id`` is already in the ledger on the same UTC day are dropped
 same event always carries the same time). The check joins only the days the import
 touches, on the 64-bit key first, then on the full id, so it scales with the import,
 not with the ledger. Every import is one transaction: it lands whole or not at all.
+Sources that log one event several times with growing counts (``keep = "largest"``)
+keep the largest copy instead of the first, across imports too (`Ledger.keep_largest`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import ibis
 import platformdirs
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tokenstat.errors import LedgerError
+from tokenstat.incremental import FileOffset
 from tokenstat.schema import TOKEN_COLUMNS, USAGE_SCHEMA
 from tokenstat.sources.base import BadRecord
 
@@ -44,6 +53,8 @@ DB_ENV = "TOKENSTAT_DB"
 MEMORY_ENV = "TOKENSTAT_MEMORY_LIMIT"
 # Days checked for duplicates per step: bounds the memory of the check.
 DEDUPE_CHUNK_DAYS = 31
+# Where an import of a ``keep = "largest"`` source collects its rows (see keep_largest).
+STAGING_TABLE = "_staged_usage"
 
 
 def default_ledger_path() -> Path:
@@ -116,8 +127,32 @@ def _m001_core(db: duckdb.DuckDBPyConnection) -> None:
     db.execute("CREATE TABLE ledger_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
 
 
+def _m002_file_offsets(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute(
+        """CREATE TABLE file_offsets (
+            source VARCHAR NOT NULL, path VARCHAR NOT NULL, size BIGINT, mtime_ns BIGINT,
+            "offset" BIGINT, lines BIGINT, head_hash VARCHAR, tail_hash VARCHAR,
+            state VARCHAR, import_id INTEGER, PRIMARY KEY (source, path))"""
+    )
+
+
+def _m003_price_points(db: duckdb.DuckDBPyConnection) -> None:
+    # Prices at a point in time (OpenRouter /api/v1/models snapshots), in USD per token
+    # (per request for per_request); see tokenstat.prices.points.
+    db.execute(
+        """CREATE TABLE price_points (
+            source VARCHAR NOT NULL, provider VARCHAR NOT NULL, model VARCHAR NOT NULL,
+            model_raw VARCHAR, valid_from TIMESTAMPTZ NOT NULL, input DOUBLE,
+            cache_read DOUBLE, cache_write DOUBLE, cache_write_1h DOUBLE, output DOUBLE,
+            reasoning DOUBLE, per_request DOUBLE, discount DOUBLE, context_length BIGINT,
+            import_id INTEGER, PRIMARY KEY (source, provider, model, valid_from))"""
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("001_core_tables", _m001_core),
+    ("002_file_offsets", _m002_file_offsets),
+    ("003_price_points", _m003_price_points),
 ]
 
 # A value fixed by DuckDB's hash function: if a DuckDB upgrade changes the function,
@@ -133,9 +168,12 @@ class ImportResult:
     source: str
     files_read: int = 0
     files_skipped: int = 0
+    files_resumed: int = 0  # of files_read: grown files read from where the last import stopped
+    bytes_read: int = 0
     rows_read: int = 0
     rows_new: int = 0
     rows_duplicate: int = 0
+    rows_replaced: int = 0  # rows of earlier imports replaced by a larger copy
     rows_bad: int = 0
     first_day: date | None = None
     last_day: date | None = None
@@ -166,6 +204,8 @@ class Ledger:
         ledger = cls(target, con)
         ledger.db.execute("SET TimeZone = 'UTC'")
         ledger.db.execute("SET preserve_insertion_order = false")
+        # DuckDB prints a progress bar on stdout for slow queries: it would corrupt --json
+        ledger.db.execute("SET enable_progress_bar = false")
         ledger.db.execute(f"SET memory_limit = '{os.environ.get(MEMORY_ENV, '3GB')}'")
         if not read_only:
             ledger._migrate()
@@ -238,22 +278,67 @@ class Ledger:
         )
         return import_id
 
-    def append_batch(self, batch: pa.RecordBatch | pa.Table, import_id: int) -> int:
-        """Append canonical rows (duplicates are removed by `finish_import`)."""
+    def append_batch(
+        self, batch: pa.RecordBatch | pa.Table, import_id: int, *, table: str = "usage"
+    ) -> int:
+        """Append canonical rows (duplicates are removed by `finish_import`), to ``usage``
+        or to the staging table of `stage_import`."""
         if batch.num_rows == 0:
             return 0
-        arrow = _conform(batch)
-        self.db.register("_incoming", arrow)
+        return self.append_batches([batch], import_id, table=table)
+
+    def append_batches(
+        self,
+        batches: Iterable[pa.RecordBatch | pa.Table],
+        import_id: int,
+        *,
+        table: str = "usage",
+    ) -> int:
+        """Append a stream of canonical batches in one statement; returns the rows appended.
+
+        DuckDB pulls the batches while it writes: reading and converting the next batch
+        (in the thread that pulls) overlaps with storing the previous ones (in the others),
+        and rows keep the order of the stream (the first copy of a repeated event is the
+        one kept). ``batches`` must not use this ledger's connection while it is consumed.
+        An exception raised by ``batches`` is raised again as it was.
+        """
+        failure: list[BaseException] = []
+        appended = 0
+
+        def conformed() -> Iterator[pa.RecordBatch]:
+            nonlocal appended
+            try:
+                for batch in batches:
+                    if batch.num_rows:
+                        arrow = _conform(batch)
+                        appended += arrow.num_rows
+                        # the UTC day, here: cheaper than DuckDB's time-zone aware cast
+                        arrow = arrow.append_column("day", pc.cast(arrow["ts"], pa.date32()))
+                        yield from arrow.to_batches()
+            except BaseException as exc:
+                failure.append(exc)
+                raise
+
+        columns = ", ".join(f'"{c}"' for c in USAGE_SCHEMA.names)
+        schema = _NULLABLE.append(pa.field("day", pa.date32()))
+        self.db.register("_incoming", pa.RecordBatchReader.from_batches(schema, conformed()))
+        self.db.execute("SET preserve_insertion_order = true")
         try:
-            columns = ", ".join(f'"{c}"' for c in USAGE_SCHEMA.names)
             self.db.execute(
-                f"""INSERT INTO usage ({columns}, day, event_key, import_id)
-                    SELECT {columns}, CAST(ts AS DATE), hash(event_id), {int(import_id)}
-                    FROM _incoming"""
+                f"""INSERT INTO {table} ({columns}, day, event_key, import_id)
+                    SELECT {columns}, day, hash(event_id), {int(import_id)} FROM _incoming"""
             )
+        except duckdb.Error:
+            if failure:
+                raise failure[0] from None
+            raise
         finally:
             self.db.unregister("_incoming")
-        return arrow.num_rows
+            # refused in a transaction the failed statement aborted; the setting changes
+            # only how statements run, not what they do
+            with suppress(duckdb.TransactionException):
+                self.db.execute("SET preserve_insertion_order = false")
+        return appended
 
     def finish_import(
         self,
@@ -278,14 +363,7 @@ class Ledger:
         rows_new = self.db.execute(
             "SELECT count(*) FROM usage WHERE import_id = ?", [import_id]
         ).fetchone()[0]
-        sums = ", ".join(f"sum({c})" for c in TOKEN_COLUMNS)
-        self.db.execute(
-            f"""INSERT INTO usage_daily
-                SELECT day, source, model, provider, {sums}, sum(requests),
-                       sum(cost_reported), count(cost_reported), count(*)
-                FROM usage WHERE import_id = ? GROUP BY ALL""",
-            [import_id],
-        )
+        self._insert_rollup("import_id = ?", [import_id])
         bad_rows = [(import_id, source, b.location, b.field, b.reason, b.raw) for b in bad]
         if bad_rows:
             self.db.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)", bad_rows)
@@ -311,6 +389,124 @@ class Ledger:
         )
         return rows_new, appended - rows_new, first_day, last_day
 
+    def _insert_rollup(self, where: str, params: list) -> None:
+        """Append daily partial aggregates of the ``usage`` rows matching ``where``."""
+        sums = ", ".join(f"sum({c})" for c in TOKEN_COLUMNS)
+        self.db.execute(
+            f"""INSERT INTO usage_daily
+                SELECT day, source, model, provider, {sums}, sum(requests),
+                       sum(cost_reported), count(cost_reported), count(*)
+                FROM usage WHERE {where} GROUP BY ALL""",
+            params,
+        )
+
+    def stage_import(self) -> str:
+        """Create the (temporary) table `keep_largest` reads an import's rows from."""
+        self.db.execute(f"CREATE OR REPLACE TEMP TABLE {STAGING_TABLE} AS FROM usage LIMIT 0")
+        return STAGING_TABLE
+
+    def keep_largest(self, import_id: int) -> tuple[int, int]:
+        """Move staged rows into ``usage``, keeping of each event the copy with the most tokens.
+
+        For sources that log one event several times with growing counts (streamed
+        responses). The import's rows were appended to the staging table (`stage_import`),
+        so copies are resolved before they reach ``usage`` (deleting rows inserted in the
+        same transaction makes DuckDB's commit slow). Copies are rows of the same source
+        and ``event_id`` within one UTC day of each other; the kept copy has the largest
+        input + output tokens (ties: the copy already in the ledger, else the earliest,
+        else the first appended). Rows of earlier imports that lose are deleted and the
+        daily rollup of their days is rebuilt. Call inside the import's transaction,
+        before `finish_import`. Returns (rows of this import dropped, rows of earlier
+        imports replaced).
+        """
+        imp, staged = int(import_id), STAGING_TABLE
+        first_day, last_day, appended = self.db.execute(
+            f"SELECT min(day), max(day), count(*) FROM {staged}"
+        ).fetchone()
+        if not appended:
+            self.db.execute(f"DROP TABLE {staged}")
+            return 0, 0
+        self.db.execute(
+            f"""DELETE FROM {staged} WHERE rowid IN (
+                 SELECT rowid FROM (
+                   SELECT rowid, row_number() OVER (
+                       PARTITION BY event_key, event_id
+                       ORDER BY input_tokens + output_tokens DESC, ts, rowid) AS copy
+                   FROM {staged} WHERE event_key IN (
+                       SELECT event_key FROM {staged} GROUP BY event_key HAVING count(*) > 1))
+                 WHERE copy > 1)"""
+        )
+        self.db.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _superseded AS
+               SELECT n.rowid AS new_row, o.rowid AS old_row, o.day AS old_day, o.source,
+                      n.input_tokens + n.output_tokens > o.input_tokens + o.output_tokens
+                          AS larger
+               FROM {staged} n JOIN usage o
+                 ON o.event_key = n.event_key AND o.event_id = n.event_id
+                AND o.source = n.source AND o.day BETWEEN n.day - 1 AND n.day + 1
+               WHERE o.day BETWEEN $lo AND $hi""",
+            {"lo": first_day - timedelta(days=1), "hi": last_day + timedelta(days=1)},
+        )
+        try:
+            self.db.execute(
+                f"DELETE FROM {staged} WHERE rowid IN "
+                "(SELECT new_row FROM _superseded WHERE NOT larger)"
+            )
+            replaced = self.db.execute(
+                "DELETE FROM usage WHERE rowid IN (SELECT old_row FROM _superseded WHERE larger)"
+            ).fetchone()[0]
+            stale = self.db.execute(
+                "SELECT DISTINCT source, old_day FROM _superseded WHERE larger"
+            ).fetchall()
+        finally:
+            self.db.execute("DROP TABLE IF EXISTS _superseded")
+        kept = self.db.execute(
+            f"INSERT INTO usage SELECT * REPLACE ({imp} AS import_id) FROM {staged}"
+        ).fetchone()[0]
+        self.db.execute(f"DROP TABLE {staged}")
+        for source, day in stale:
+            self.db.execute("DELETE FROM usage_daily WHERE source = ? AND day = ?", [source, day])
+            self._insert_rollup("source = ? AND day = ? AND import_id <> ?", [source, day, imp])
+        return appended - kept, replaced
+
+    # ---- incremental sources -------------------------------------------------------------
+    def file_offsets(self, source: str) -> dict[str, FileOffset]:
+        """How far each file of ``source`` was read, by path."""
+        rows = self.db.execute(
+            """SELECT path, size, mtime_ns, "offset", lines, head_hash, tail_hash, state
+               FROM file_offsets WHERE source = ?""",
+            [source],
+        ).fetchall()
+        return {
+            r[0]: FileOffset(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "{}"))
+            for r in rows
+        }
+
+    def save_file_offsets(self, source: str, import_id: int, offsets: Iterable[FileOffset]) -> None:
+        """Store (replace) how far files of ``source`` were read by import ``import_id``."""
+        rows = list(offsets)
+        if not rows:
+            return
+        table = pa.table(
+            {
+                "source": [source] * len(rows),
+                "path": [o.path for o in rows],
+                "size": [o.size for o in rows],
+                "mtime_ns": [o.mtime_ns for o in rows],
+                "offset": [o.offset for o in rows],
+                "lines": [o.lines for o in rows],
+                "head_hash": [o.head_hash for o in rows],
+                "tail_hash": [o.tail_hash for o in rows],
+                "state": [json.dumps(o.state, separators=(",", ":")) for o in rows],
+                "import_id": pa.array([import_id] * len(rows), pa.int32()),
+            }
+        )
+        self.db.register("_offsets", table)
+        try:
+            self.db.execute("INSERT OR REPLACE INTO file_offsets SELECT * FROM _offsets")
+        finally:
+            self.db.unregister("_offsets")
+
     def _drop_duplicates(self, import_id: int, first_day: date, last_day: date) -> None:
         """Delete this import's rows whose (day, event_id) is already in the ledger or
         repeats within the import (keeping the first), one chunk of days at a time."""
@@ -318,14 +514,23 @@ class Ledger:
         while lo <= last_day:
             hi = min(last_day, date.fromordinal(lo.toordinal() + DEDUPE_CHUNK_DAYS - 1))
             params = {"imp": import_id, "lo": lo, "hi": hi}
-            self.db.execute(
-                """DELETE FROM usage WHERE rowid IN (
-                     SELECT n.rowid FROM usage n JOIN usage o
-                       ON o.event_key = n.event_key AND o.day = n.day AND o.event_id = n.event_id
-                     WHERE n.import_id = $imp AND n.day BETWEEN $lo AND $hi
-                       AND o.import_id <> $imp AND o.day BETWEEN $lo AND $hi)""",
+            # days no earlier import touched need no join with the ledger (zone maps on
+            # ``day`` and ``import_id`` make this check cheap)
+            earlier = self.db.execute(
+                """SELECT EXISTS (SELECT 1 FROM usage
+                     WHERE day BETWEEN $lo AND $hi AND import_id <> $imp)""",
                 params,
-            )
+            ).fetchone()[0]
+            if earlier:
+                self.db.execute(
+                    """DELETE FROM usage WHERE rowid IN (
+                         SELECT n.rowid FROM usage n JOIN usage o
+                           ON o.event_key = n.event_key AND o.day = n.day
+                          AND o.event_id = n.event_id
+                         WHERE n.import_id = $imp AND n.day BETWEEN $lo AND $hi
+                           AND o.import_id <> $imp AND o.day BETWEEN $lo AND $hi)""",
+                    params,
+                )
             self.db.execute(
                 """DELETE FROM usage WHERE rowid IN (
                      SELECT rowid FROM (
@@ -395,8 +600,10 @@ def _conform(batch: pa.RecordBatch | pa.Table) -> pa.Table:
     for name in missing:
         table = table.append_column(name, pa.nulls(table.num_rows, USAGE_SCHEMA.field(name).type))
     table = table.select(USAGE_SCHEMA.names)
-    nullable = pa.schema([f.with_nullable(True) for f in USAGE_SCHEMA])
-    return table.cast(nullable)
+    return table.cast(_NULLABLE)
+
+
+_NULLABLE = pa.schema([f.with_nullable(True) for f in USAGE_SCHEMA])
 
 
 def file_digest(path: Path) -> tuple[str, int]:

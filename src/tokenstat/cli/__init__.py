@@ -5,7 +5,17 @@ Errors tokenstat raises on purpose become one line on stderr (see `cli.app.frien
 
 from __future__ import annotations
 
-from tokenstat.cli import catalog, demo, imports, ledger, reports  # noqa: F401 (registers)
+from tokenstat.cli import (  # noqa: F401 (registers the commands)
+    catalog,
+    demo,
+    forecast,
+    imports,
+    ledger,
+    prices,
+    reports,
+    verify,
+    visual,
+)
 from tokenstat.cli.app import app
 
 

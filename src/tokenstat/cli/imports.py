@@ -10,16 +10,19 @@ from pathlib import Path
 
 import platformdirs
 import typer
+from rich.filesize import decimal
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tokenstat import api
 from tokenstat.cli.app import JSON_OPTION, command, err, fetch_app, out, state
+from tokenstat.errors import ImportOptionError
 from tokenstat.importing import Progress as ImportProgress
 from tokenstat.ledger import ImportResult
 from tokenstat.periods import parse_day
 from tokenstat.render.formats import to_json
-from tokenstat.sources.registry import all_sources
+from tokenstat.sources.generic import MAPPING_TARGETS, load_mapping_file, parse_mapping
+from tokenstat.sources.registry import all_sources, get_source
 
 
 def _progress(quiet: bool) -> tuple[Progress | None, ImportProgress]:
@@ -30,11 +33,12 @@ def _progress(quiet: bool) -> tuple[Progress | None, ImportProgress]:
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rows]:,} rows"),
+        TextColumn("{task.fields[size]}"),
         TimeElapsedColumn(),
         console=err,
         transient=True,
     )
-    task = bar.add_task("files", total=None, rows=0)
+    task = bar.add_task("files", total=None, rows=0, nbytes=0, size="")
 
     def on_file(path: Path, index: int, total: int) -> None:
         bar.update(task, total=total, completed=index, description=path.name[:40])
@@ -42,7 +46,11 @@ def _progress(quiet: bool) -> tuple[Progress | None, ImportProgress]:
     def on_rows(rows: int) -> None:
         bar.update(task, rows=bar.tasks[0].fields["rows"] + rows)
 
-    return bar, ImportProgress(on_file=on_file, on_rows=on_rows)
+    def on_bytes(nbytes: int) -> None:
+        total = bar.tasks[0].fields["nbytes"] + nbytes
+        bar.update(task, nbytes=total, size=decimal(total) + " read")
+
+    return bar, ImportProgress(on_file=on_file, on_rows=on_rows, on_bytes=on_bytes)
 
 
 def report_import(result: ImportResult, as_json: bool) -> None:
@@ -61,8 +69,12 @@ def report_import(result: ImportResult, as_json: bool) -> None:
     parts = [f"{result.rows_new:,} new rows from {result.files_read} file(s){span}"]
     if result.files_skipped:
         parts.append(f"{result.files_skipped} file(s) already imported")
+    if result.files_resumed:
+        parts.append(f"{result.files_resumed} grown file(s) read from their last position")
     if result.rows_duplicate:
         parts.append(f"{result.rows_duplicate:,} duplicate rows skipped")
+    if result.rows_replaced:
+        parts.append(f"{result.rows_replaced:,} earlier rows replaced by a larger copy")
     if result.rows_bad:
         parts.append(f"{result.rows_bad:,} bad records kept aside (tokenstat ledger quarantine)")
     err.print(f"{result.source}: " + "; ".join(parts), highlight=False, markup=False)
@@ -75,22 +87,57 @@ def import_command(
     strict: bool = typer.Option(
         False, "--strict", help="Any bad record fails the whole import; nothing is written."
     ),
+    maps: list[str] | None = typer.Option(
+        None,
+        "--map",
+        help="For csv, jsonl, parquet: TARGET=COLUMN (repeat, or a comma list), e.g. "
+        "--map ts=created,input_tokens=prompt_tokens. Targets: see tokenstat sources.",
+    ),
+    map_file: Path | None = typer.Option(
+        None, "--map-file", help="A YAML or JSON file of TARGET: COLUMN pairs (--map wins)."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import usage data into the ledger (idempotent: importing twice changes nothing)."""
     files = list(paths or [])
+    options = _import_options(source, maps, map_file)
     bar, progress = _progress(as_json)
     with state.ledger() as ledger:
         if bar:
             with bar:
                 result = api.import_path(
-                    ledger, source, files, catalog=state.catalog(), strict=strict, progress=progress
+                    ledger,
+                    source,
+                    files,
+                    catalog=state.catalog(),
+                    strict=strict,
+                    options=options,
+                    progress=progress,
                 )
         else:
             result = api.import_path(
-                ledger, source, files, catalog=state.catalog(), strict=strict, progress=progress
+                ledger,
+                source,
+                files,
+                catalog=state.catalog(),
+                strict=strict,
+                options=options,
+                progress=progress,
             )
     report_import(result, as_json)
+
+
+def _import_options(source: str, maps: list[str] | None, map_file: Path | None) -> dict:
+    mapping = load_mapping_file(map_file) if map_file else {}
+    mapping.update(parse_mapping(maps))
+    if not mapping:
+        return {}
+    if source != "auto" and not getattr(get_source(source), "accepts_mapping", False):
+        raise ImportOptionError(
+            f"--map and --map-file are for the importers of any table (csv, jsonl, parquet); "
+            f"{source} knows its columns"
+        )
+    return {"mapping": mapping}
 
 
 @command("sources")
@@ -109,11 +156,19 @@ def sources_command(as_json: bool = JSON_OPTION) -> None:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
     table = Table(title="Importers", title_justify="left")
-    for name in ("name", "what", "reads"):
+    table.add_column("name", no_wrap=True)
+    for name in ("what", "reads"):
         table.add_column(name)
     for r in rows:
         table.add_row(r["name"], r["description"], r["reads"])
     out.print(table)
+    out.print(
+        "Import with: tokenstat import NAME PATH... (or: tokenstat import auto PATH).\n"
+        "csv, jsonl and parquet take a column mapping, --map TARGET=COLUMN, with targets: "
+        + ", ".join(MAPPING_TARGETS),
+        highlight=False,
+        markup=False,
+    )
 
 
 @command("openrouter-rankings", parent=fetch_app)

@@ -22,14 +22,22 @@ TOKENS_HELP = (
     "Token kind: total (input + output), input, output, cache_read, cache_write, reasoning."
 )
 SOURCE_HELP = "Only rows from this importer (repeatable), e.g. --source market."
+METRIC_HELP = "What to add up: tokens, or cost (USD, each usage row priced; see tokenstat cost)."
+COST_MODE_HELP = "With --metric cost: reported, computed or auto (reported, else computed)."
 
 
 def _at(value: str | None) -> date | None:
     return parse_day(value) if value else None
 
 
-def _selection(tokens: str, source: list[str] | None) -> Selection:
-    return Selection(kind=tokens, sources=tuple(source or ()))
+def _selection(tokens: str, source: list[str] | None, metric: str = "tokens") -> Selection:
+    return Selection(kind=tokens, sources=tuple(source or ()), metric=metric)
+
+
+def _dataset(ledger, metric: str, cost_mode: str) -> reports.Dataset:
+    if metric == "cost":
+        return api.cost_dataset(ledger, state.catalog(), cost_mode)
+    return api.dataset(ledger, state.catalog())
 
 
 @command("summary")
@@ -39,14 +47,16 @@ def summary(
     at: str | None = typer.Option(None, help=AT_HELP),
     tokens: str = typer.Option("total", help=TOKENS_HELP),
     source: list[str] | None = typer.Option(None, help=SOURCE_HELP),
+    metric: str = typer.Option("tokens", help=METRIC_HELP),
+    cost_mode: str = typer.Option("auto", "--cost-mode", help=COST_MODE_HELP),
     as_json: bool = JSON_OPTION,
     as_csv: bool = CSV_OPTION,
 ) -> None:
     """Executive summary of one period: tokens, growth, share, shift, rank, leader streak."""
     with state.ledger(read_only=True) as ledger:
-        ds = api.dataset(ledger, state.catalog())
+        ds = _dataset(ledger, metric, cost_mode)
         report = reports.summary(
-            ds, by=by, grain=period, at=_at(at), sel=_selection(tokens, source)
+            ds, by=by, grain=period, at=_at(at), sel=_selection(tokens, source, metric)
         )
     emit(report, "summary", as_json=as_json, as_csv=as_csv, table=tables.summary_table)
 
@@ -59,14 +69,21 @@ def top(
     limit: int = typer.Option(10, help="How many groups to list."),
     tokens: str = typer.Option("total", help=TOKENS_HELP),
     source: list[str] | None = typer.Option(None, help=SOURCE_HELP),
+    metric: str = typer.Option("tokens", help=METRIC_HELP),
+    cost_mode: str = typer.Option("auto", "--cost-mode", help=COST_MODE_HELP),
     as_json: bool = JSON_OPTION,
     as_csv: bool = CSV_OPTION,
 ) -> None:
     """The largest models (or other groups) of one period, with growth and rank change."""
     with state.ledger(read_only=True) as ledger:
-        ds = api.dataset(ledger, state.catalog())
+        ds = _dataset(ledger, metric, cost_mode)
         report = reports.top(
-            ds, by=by, grain=period, at=_at(at), limit=limit, sel=_selection(tokens, source)
+            ds,
+            by=by,
+            grain=period,
+            at=_at(at),
+            limit=limit,
+            sel=_selection(tokens, source, metric),
         )
     emit(report, "top", as_json=as_json, as_csv=as_csv, table=tables.top_table)
 

@@ -64,12 +64,18 @@ def facts(
     by: str,
     kind: str = "total",
     sources: Sequence[str] | None = None,
+    value_column: str | None = None,
 ) -> ir.Table:
-    """(day, key, value) from ledger rows (the daily rollup or raw usage rows)."""
+    """(day, key, value) from ledger rows (the daily rollup or raw usage rows).
+
+    ``value_column`` sums that column instead of tokens (``cost``, USD, of rows priced by
+    `tokenstat.prices.cost.costed`).
+    """
     check_dimension(by)
     if sources:
         rows = rows.filter(rows.source.isin(list(sources)))
     if by in MODEL_DIMENSIONS:
         rows = with_attribution(rows, attributed)
     key = ibis.coalesce(rows[by].cast("string"), NO_VALUE)
-    return rows.select(day=rows.day, key=key, value=token_value(rows, kind))
+    value = rows[value_column] if value_column else token_value(rows, kind)
+    return rows.select(day=rows.day, key=key, value=value)

@@ -27,6 +27,10 @@ class Dataset:
     usage: ir.Table
     attributed: ir.Table
     sources: list[dict[str, Any]] = field(default_factory=list)
+    # usage rows with a ``cost`` column (USD, null when unpriced), for metric "cost";
+    # see tokenstat.prices.cost.costed
+    costed: ir.Table | None = None
+    cost_mode: str | None = None
 
     def rows(self, by: str) -> ir.Table:
         return self.usage if by in ROW_DIMENSIONS else self.daily
@@ -34,10 +38,20 @@ class Dataset:
 
 @dataclass(frozen=True)
 class Selection:
-    """Which measure of which rows: token kind and source filter."""
+    """Which measure of which rows: token kind and source filter; ``metric`` "cost" sums
+    USD instead of tokens (rows priced per usage row, `Dataset.costed`)."""
 
     kind: str = "total"
     sources: tuple[str, ...] = ()
+    metric: str = "tokens"
+
+    @property
+    def value_key(self) -> str:
+        """The key of a group's value in report dicts: ``tokens`` or ``cost``."""
+        return "cost" if self.metric == "cost" else "tokens"
+
+    def measure(self) -> str:
+        return "cost" if self.metric == "cost" else self.kind
 
 
 @dataclass(frozen=True)
@@ -78,12 +92,24 @@ class Span:
         }
 
 
+METRICS = ("tokens", "cost")
+
+
 def _span(ds: Dataset, by: str, grain: str, sel: Selection) -> Span:
     check_grain(grain)
     check_dimension(by)
-    facts_table = facts(
-        ds.rows(by), ds.attributed, by=by, kind=sel.kind, sources=sel.sources or None
-    )
+    if sel.metric not in METRICS:
+        raise QueryError(f"unknown metric {sel.metric!r}; choose one of: {', '.join(METRICS)}")
+    if sel.metric == "cost":
+        if ds.costed is None:
+            raise QueryError("metric cost needs priced rows (Dataset.costed)")
+        facts_table = facts(
+            ds.costed, ds.attributed, by=by, sources=sel.sources or None, value_column="cost"
+        )
+    else:
+        facts_table = facts(
+            ds.rows(by), ds.attributed, by=by, kind=sel.kind, sources=sel.sources or None
+        )
     bounds = facts_table.aggregate(lo=facts_table.day.min(), hi=facts_table.day.max())
     row = bounds.to_pyarrow().to_pylist()[0]
     if row["lo"] is None:
@@ -125,6 +151,27 @@ def attributed_share(ds: Dataset, grain: str, start: date, sel: Selection) -> fl
     return (_num(row["known"]) or 0) / total if total else None
 
 
+def _cost_info(ds: Dataset, grain: str, start: date, sel: Selection) -> dict[str, Any]:
+    """For metric cost: the mode and the share of the period's tokens left unpriced."""
+    if sel.metric != "cost" or ds.costed is None:
+        return {}
+    t = ds.costed
+    if sel.sources:
+        t = t.filter(t.source.isin(list(sel.sources)))
+    t = t.filter((t.day >= start) & (t.day <= period_end(start, grain)))
+    tokens = t.input_tokens + t.output_tokens
+    row = (
+        t.aggregate(unpriced=tokens.sum(where=t.cost.isnull()), total=tokens.sum())
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    total = _num(row["total"]) or 0
+    return {
+        "cost_mode": ds.cost_mode,
+        "unpriced_share": (_num(row["unpriced"]) or 0) / total if total else None,
+    }
+
+
 def summary(
     ds: Dataset,
     *,
@@ -146,7 +193,7 @@ def summary(
         groups.append(
             {
                 "key": r["key"],
-                "tokens": _num(r["value"]),
+                sel.value_key: _num(r["value"]),
                 "previous": _num(r["previous"]),
                 "growth": r["growth"],
                 "share": r["share"],
@@ -157,15 +204,16 @@ def summary(
                 "leader_streak": r["leader_streak"],
             }
         )
-    total = sum(g["tokens"] for g in groups)
+    total = sum(g[sel.value_key] for g in groups)
     has_previous = start > first
     previous = sum(g["previous"] for g in groups) if has_previous else None
     return {
         "period": span.period(start),
         "by": by,
-        "measure": sel.kind,
+        "measure": sel.measure(),
+        **_cost_info(ds, grain, start, sel),
         "total": {
-            "tokens": total,
+            sel.value_key: total,
             "previous": previous,
             "growth": (total / previous - 1) if previous else None,
         },
@@ -208,7 +256,7 @@ def top(
                 "key": r["key"],
                 "author": author,
                 "origin": origin,
-                "tokens": _num(r["value"]),
+                sel.value_key: _num(r["value"]),
                 "growth": r["growth"],
                 "share": r["share"],
                 "rank_change": change,
@@ -222,10 +270,12 @@ def top(
     return {
         "period": span.period(start),
         "by": by,
-        "measure": sel.kind,
+        "measure": sel.measure(),
+        **_cost_info(ds, grain, start, sel),
         "rows": out,
         "unranked": [
-            {"key": r["key"], "tokens": _num(r["value"]), "share": r["share"]} for r in unranked
+            {"key": r["key"], sel.value_key: _num(r["value"]), "share": r["share"]}
+            for r in unranked
         ],
         "top_k_share": sum(r["share"] or 0 for r in out),
         "hhi": hhi,

@@ -114,10 +114,13 @@ __all__ = [
     "SCHEDULE_SCHEMA",
     "build_schedule",
     "cost_expression",
+    "engine_safe",
     "match_model",
     "price_rows",
+    "price_segments",
     "resolve_models",
     "schedule_memtable",
+    "schedule_segments",
 ]
 
 DEFAULT_VARIANT = "default"
@@ -367,7 +370,22 @@ def build_schedule(providers: Sequence[Provider] | None = None) -> pa.Table:
 
 def schedule_memtable(schedule: pa.Table | None = None) -> ibis.Table:
     """The schedule as an Ibis in-memory table, ready to pass to ``price_rows``."""
-    return ibis.memtable(build_schedule() if schedule is None else schedule)
+    return ibis.memtable(engine_safe(build_schedule() if schedule is None else schedule))
+
+
+def engine_safe(table: pa.Table) -> pa.Table:
+    """``table`` with integer columns that hold nulls as float64 (exact for the schedule's
+    seconds of day and token thresholds, all below 2**53).
+
+    Ibis' PySpark backend loads memtables through pandas and loses every value of an
+    integer column holding a null; ``price_rows`` casts these columns back to int64.
+    """
+    for index, column in enumerate(table.columns):
+        if pa.types.is_integer(column.type) and column.null_count:
+            table = table.set_column(
+                index, table.field(index).with_type(pa.float64()), column.cast(pa.float64())
+            )
+    return table
 
 
 # --------------------------------------------------------------------------- matching
@@ -505,9 +523,170 @@ _P = "_p_"
 # comparison between a usage expression and a schedule expression (engines then run a hash
 # join on provider/model/variant instead of a nested loop, which outer joins with OR
 # conditions would need).
-_FAR_PAST = datetime(1, 1, 1, tzinfo=UTC)
+_FAR_PAST = datetime(1900, 1, 1, tzinfo=UTC)  # Spark mishandles years before 1582
 _FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 _NO_TIER_MAX = 2**62
+
+
+def _time_of_day(ts: ir.TimestampValue, backend: str | None) -> tuple[ir.IntegerValue, int]:
+    """(time since UTC midnight of a UTC timestamp, its units per second).
+
+    On DuckDB in microseconds, from the epoch (timestamps after 1970): calendar functions
+    on TIMESTAMPTZ go through ICU and cost about 40x more, which dominates pricing a large
+    ledger. Elsewhere in whole seconds. Windows start and end on whole seconds, so both
+    compare the same way.
+    """
+    if backend == "duckdb":
+        return _epoch_us(ts) % _MICROS_PER_DAY, 1_000_000
+    return (ts.hour() * 3600 + ts.minute() * 60 + ts.second()).cast("int64"), 1
+
+
+@ibis.udf.scalar.builtin(
+    name="epoch_us", signature=((ibis.dtype("timestamp('UTC')"),), ibis.dtype("int64"))
+)
+def _epoch_us(ts):  # type: ignore[no-untyped-def]
+    """DuckDB's epoch_us: microseconds since 1970-01-01 UTC."""
+
+
+def _backend_name(table: ibis.Table) -> str | None:
+    try:
+        return table._find_backend(use_default=True).name
+    except Exception:  # an unbound expression: use the portable form
+        return None
+
+
+def coefficients(schedule: ibis.Table, prefix: str = "") -> dict[str, ir.FloatingValue]:
+    """Per-token coefficients of a schedule row, so that for the row's usage
+
+    ``cost = sum(coefficient[kind] * tokens[kind])``
+
+    over input, cache_read, cache_write, cache_write_1h, output, reasoning tokens and
+    requests. It is ``cost_expression`` rearranged: a kind with its own price pays that
+    price minus the price of the kind it is a subset of (a cache read pays
+    ``cache_read - input`` on top of the input price every input token pays), a kind
+    without a price pays nothing extra. Computed once per schedule row, this leaves seven
+    multiply-adds per usage row.
+    """
+
+    def price(name: str) -> ir.FloatingValue:
+        return schedule[prefix + name]
+
+    def charged(name: str) -> ir.FloatingValue:
+        return _or(price(name), 0.0)
+
+    def extra(name: str, parent: str) -> ir.FloatingValue:
+        return ibis.ifelse(price(name).notnull(), price(name) - charged(parent), 0.0)
+
+    return {
+        "input": charged("input"),
+        "cache_read": extra("cache_read", "input"),
+        "cache_write": extra("cache_write", "input"),
+        "cache_write_1h": extra("cache_write_1h", "cache_write"),
+        "output": charged("output"),
+        "reasoning": extra("reasoning", "output"),
+        "per_request": charged("per_request"),
+    }
+
+
+def _or(value: ir.NumericValue, default: float) -> ir.NumericValue:
+    """``value``, else ``default`` when it is null (or NaN: Spark reads a memtable's null
+    floats as NaN, which ``coalesce`` keeps; Ibis' ``notnull`` tests both)."""
+    return ibis.ifelse(value.notnull(), value, default)
+
+
+_C = "_c_"
+# usage column (with nulls as 0) per coefficient
+_COEFFICIENT_TOKENS = {
+    "input": "input_tokens",
+    "cache_read": "cache_read_tokens",
+    "cache_write": "cache_write_tokens",
+    "cache_write_1h": "cache_write_1h_tokens",
+    "output": "output_tokens",
+    "reasoning": "reasoning_tokens",
+}
+
+
+def _count(table: ibis.Table, name: str) -> ir.IntegerValue:
+    """A count column, coalesced to 0 only when the column may hold nulls."""
+    column = table[name]
+    return column if not column.type().nullable else column.coalesce(0)
+
+
+def _match_rows(
+    usage: ibis.Table,
+    schedule: ibis.Table,
+    carried: dict[str, ir.Value],
+    variant_column: str,
+) -> ibis.Table:
+    """Usage rows left-joined to the one schedule row that applies to each (see
+    ``price_rows``), with ``carried`` schedule expressions (named) added."""
+    tod, per_second = _time_of_day(usage["ts"], _backend_name(usage))
+    tier_min = schedule["tier_min_input"]
+    ts_type = schedule["valid_from"].type()
+    s = schedule.select(
+        **{
+            _P + "provider": schedule["provider"],
+            _P + "model": schedule["model"],
+            _P + "variant": schedule["variant"],
+            "_k_from": schedule["valid_from"].coalesce(ibis.literal(_FAR_PAST, type=ts_type)),
+            "_k_to": schedule["valid_to"].coalesce(ibis.literal(_FAR_FUTURE, type=ts_type)),
+            "_k_win_start": (_or(schedule["window_start"], 0) * per_second).cast("int64"),
+            "_k_win_end": (_or(schedule["window_end"], SECONDS_PER_DAY) * per_second).cast("int64"),
+            # the base tier also takes requests with 0 input tokens
+            "_k_tier_lo": ibis.ifelse(tier_min == 0, -1, tier_min).cast("int64"),
+            "_k_tier_hi": _or(schedule["tier_max_input"], _NO_TIER_MAX).cast("int64"),
+            **carried,
+        }
+    )
+
+    input_tokens = _count(usage, "input_tokens")
+    # input tokens per request deciding the tier: exact for one request, else the mean
+    # rounded up (mean > threshold <=> ceil(mean) > threshold for integer thresholds);
+    # null or fewer than 2 requests count as one
+    tier_input = input_tokens
+    if "requests" in usage.columns:
+        requests = usage["requests"]
+        tier_input = ibis.ifelse(
+            requests > 1, (input_tokens / requests).ceil().cast("int64"), input_tokens
+        )
+    u = usage.mutate(_tod=tod, _tier_input=tier_input.cast("int64"))
+
+    if variant_column in usage.columns:
+        wanted = u.mutate(_want=u[variant_column].coalesce(DEFAULT_VARIANT))
+        available = s.select(
+            _v_provider=s[_P + "provider"], _v_model=s[_P + "model"], _v_variant=s[_P + "variant"]
+        ).distinct()
+        joined = wanted.left_join(
+            available,
+            [
+                wanted.price_provider.identical_to(available._v_provider),
+                wanted.price_model == available._v_model,
+                wanted._want == available._v_variant,
+            ],
+        )
+        u = joined.select(
+            *wanted.columns,
+            _variant=ibis.ifelse(
+                joined._v_variant.isnull(), ibis.literal(DEFAULT_VARIANT), joined._want
+            ),
+        ).drop("_want")
+        variant_predicates = [u._variant == s[_P + "variant"]]
+    else:
+        s = s.filter(s[_P + "variant"] == DEFAULT_VARIANT)
+        variant_predicates = []
+
+    predicates = [
+        u.price_provider.identical_to(s[_P + "provider"]),
+        u.price_model == s[_P + "model"],
+        *variant_predicates,
+        s._k_from <= u.ts,
+        u.ts < s._k_to,
+        s._k_win_start <= u._tod,
+        u._tod < s._k_win_end,
+        s._k_tier_lo < u._tier_input,
+        u._tier_input <= s._k_tier_hi,
+    ]
+    return u.left_join(s, predicates).select(*usage.columns, *carried)
 
 
 def price_rows(
@@ -521,74 +700,59 @@ def price_rows(
     ``usage`` needs ``price_provider`` and ``price_model`` (schedule keys, e.g. from
     ``resolve_models``), ``ts`` (timestamp, UTC) and the token columns; ``requests`` and
     ``variant_column`` (e.g. ``"batch"``; null or a variant the model lacks means
-    ``"default"``) are optional. Every usage row is kept: those without a schedule row get a
-    null ``cost_computed``. Returns the usage columns plus ``cost_computed``.
+    ``"default"``) are optional. ``price_provider`` matches null-safely (a schedule keyed
+    by pairs with an unknown provider, `tokenstat.prices.book`). Every usage row is kept:
+    those without a schedule row get a null ``cost_computed``. Returns the usage columns
+    plus ``cost_computed``. The cost is ``cost_expression``'s, computed as
+    ``coefficients`` times token counts.
     """
-    out_columns = list(usage.columns)
-    s = schedule.select(**{_P + name: schedule[name] for name in schedule.columns})
-    ts_type = s[_P + "valid_from"].type()
-    tier_min = s[_P + "tier_min_input"]
-    s = s.mutate(
-        _k_from=s[_P + "valid_from"].coalesce(ibis.literal(_FAR_PAST, type=ts_type)),
-        _k_to=s[_P + "valid_to"].coalesce(ibis.literal(_FAR_FUTURE, type=ts_type)),
-        _k_win_start=s[_P + "window_start"].cast("int64").coalesce(0),
-        _k_win_end=s[_P + "window_end"].cast("int64").coalesce(SECONDS_PER_DAY),
-        # the base tier also takes requests with 0 input tokens
-        _k_tier_lo=ibis.ifelse(tier_min == 0, -1, tier_min).cast("int64"),
-        _k_tier_hi=s[_P + "tier_max_input"].coalesce(_NO_TIER_MAX).cast("int64"),
-    )
+    carried = {_C + name: value for name, value in coefficients(schedule).items()}
+    joined = _match_rows(usage, schedule, carried, variant_column)
+    # coefficients are never null on a schedule row, so a row without one gets null here
+    cost = joined[_C + "per_request"] * n_requests_of(joined)
+    for name, column in _COEFFICIENT_TOKENS.items():
+        if column in joined.columns:
+            cost = cost + joined[_C + name] * _count(joined, column)
+    return joined.select(*usage.columns, cost_computed=cost.cast("float64"))
 
-    ts = usage["ts"]
-    requests = usage["requests"] if "requests" in usage.columns else ibis.literal(1, "int64")
-    n_requests = ibis.greatest(requests.coalesce(1), 1).cast("int64")
-    input_tokens = usage["input_tokens"].coalesce(0)
-    u = usage.mutate(
-        _tod=(ts.hour() * 3600 + ts.minute() * 60 + ts.second()).cast("int64"),
-        # input tokens per request deciding the tier: exact for one request, else the mean
-        # rounded up (mean > threshold <=> ceil(mean) > threshold for integer thresholds)
-        _tier_input=ibis.ifelse(
-            n_requests == 1, input_tokens, (input_tokens / n_requests).ceil()
-        ).cast("int64"),
-    )
 
-    if variant_column in usage.columns:
-        wanted = u.mutate(_want=u[variant_column].coalesce(DEFAULT_VARIANT))
-        available = s.select(
-            _v_provider=s[_P + "provider"], _v_model=s[_P + "model"], _v_variant=s[_P + "variant"]
-        ).distinct()
-        joined = wanted.left_join(
-            available,
-            [
-                wanted.price_provider == available._v_provider,
-                wanted.price_model == available._v_model,
-                wanted._want == available._v_variant,
-            ],
-        )
-        u = joined.select(
-            *wanted.columns,
-            _variant=ibis.ifelse(
-                joined._v_variant.isnull(), ibis.literal(DEFAULT_VARIANT), joined._want
-            ),
-        ).drop("_want")
-    else:
-        u = u.mutate(_variant=ibis.literal(DEFAULT_VARIANT))
+SEGMENT = "segment"
 
-    predicates = [
-        u.price_provider == s[_P + "provider"],
-        u.price_model == s[_P + "model"],
-        u._variant == s[_P + "variant"],
-        s._k_from <= u.ts,
-        u.ts < s._k_to,
-        s._k_win_start <= u._tod,
-        u._tod < s._k_win_end,
-        s._k_tier_lo < u._tier_input,
-        u._tier_input <= s._k_tier_hi,
-    ]
-    joined = u.left_join(s, predicates).select(*u.columns, *s.columns)
-    cost = cost_expression(joined, price_prefix=_P)
-    return joined.select(
-        *out_columns,
-        cost_computed=ibis.ifelse(
-            joined[_P + "model"].notnull(), cost, ibis.null().cast("float64")
-        ),
+
+def schedule_segments(
+    usage: ibis.Table,
+    schedule: ibis.Table,
+    *,
+    variant_column: str = "price_variant",
+) -> ibis.Table:
+    """``usage`` plus ``segment``: the id of the schedule row that prices each row (the
+    schedule's own ``segment`` column, unique per row), null when none does.
+
+    Cost is linear in the token counts on one schedule row, so summing tokens by segment
+    and multiplying by the segment's ``coefficients`` afterwards (``segment_costs``) gives
+    the cost of many rows with one small join instead of seven products per row.
+    """
+    return _match_rows(usage, schedule, {SEGMENT: schedule[SEGMENT]}, variant_column)
+
+
+def price_segments(sums: ibis.Table, schedule: ibis.Table) -> ibis.Table:
+    """``sums`` plus ``cost_computed`` (USD): rows of token sums per ``segment`` (from
+    ``schedule_segments``), with the usage token column names and ``requests`` summed with
+    null counted as 1; the cost is null where ``segment`` is null."""
+    coefficient = schedule.select(
+        _seg=schedule[SEGMENT],
+        **{_C + name: value for name, value in coefficients(schedule).items()},
     )
+    joined = sums.left_join(coefficient, sums[SEGMENT] == coefficient._seg)
+    cost = joined[_C + "per_request"] * joined["requests"]
+    for name, column in _COEFFICIENT_TOKENS.items():
+        if column in sums.columns:
+            cost = cost + joined[_C + name] * joined[column]
+    return joined.select(*sums.columns, cost_computed=cost.cast("float64"))
+
+
+def n_requests_of(table: ibis.Table) -> ir.IntegerValue:
+    """Requests a usage row stands for in the per-request price (null counts as 1)."""
+    if "requests" not in table.columns:
+        return ibis.literal(1, "int64")
+    return table["requests"].coalesce(1)

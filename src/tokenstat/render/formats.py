@@ -41,3 +41,4 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 
 # Which list in each report is "the rows" for CSV output.
 CSV_ROWS = {"summary": "groups", "top": "rows", "trend": "rows", "lead": "periods"}
+CSV_ROWS |= {"forecast": "points", "verify": "claims"}

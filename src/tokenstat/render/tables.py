@@ -51,13 +51,42 @@ def footer(report: dict[str, Any]) -> Text:
     return Text("\n".join(lines), style="dim")
 
 
+def _is_cost(report: dict[str, Any]) -> bool:
+    return report.get("measure") == "cost"
+
+
+def _value(report: dict[str, Any], value: float | None) -> str:
+    """A group's value: tokens, or USD (whole dollars from $1,000) when it measures cost."""
+    if not _is_cost(report):
+        return fmt.tokens(value)
+    if value is not None and abs(value) >= 1000:
+        return f"${value:,.0f}"
+    return fmt.usd(value)
+
+
+def _value_key(report: dict[str, Any]) -> str:
+    return "cost" if _is_cost(report) else "tokens"
+
+
+def _cost_note(report: dict[str, Any]) -> Text:
+    """For cost reports: the mode and the unpriced share (else nothing)."""
+    if not _is_cost(report):
+        return Text("")
+    line = f"Cost mode {report.get('cost_mode')}"
+    share = report.get("unpriced_share")
+    if share:
+        line += f"; {fmt.pct(share, 1)} of the period's tokens could not be priced (left out)"
+    return Text(line + ".", style="dim")
+
+
 def summary_table(report: dict[str, Any]) -> Group:
     measure = "" if report.get("measure", "total") == "total" else f" ({report['measure']})"
-    table = Table(title=_title(report, f"Tokens{measure}"), title_justify="left")
+    what = "Cost" if _is_cost(report) else f"Tokens{measure}"
+    table = Table(title=_title(report, what), title_justify="left")
     for name, justify in [
         ("#", "right"),
         (report["by"], "left"),
-        ("tokens", "right"),
+        (_value_key(report), "right"),
         ("previous", "right"),
         ("growth", "right"),
         ("share", "right"),
@@ -69,8 +98,8 @@ def summary_table(report: dict[str, Any]) -> Group:
         table.add_row(
             str(g["rank"] or "-"),
             g["key"],
-            fmt.tokens(g["tokens"]),
-            fmt.tokens(g["previous"]),
+            _value(report, g[_value_key(report)]),
+            _value(report, g["previous"]),
             fmt.pct(g["growth"], signed=True),
             fmt.pct(g["share"], 1),
             fmt.pp(g["share_shift_pp"]),
@@ -81,14 +110,14 @@ def summary_table(report: dict[str, Any]) -> Group:
     table.add_row(
         "",
         "all",
-        fmt.tokens(total["tokens"]),
-        fmt.tokens(total["previous"]),
+        _value(report, total[_value_key(report)]),
+        _value(report, total["previous"]),
         fmt.pct(total["growth"], signed=True),
         "100%",
         "",
         "",
     )
-    return Group(table, footer(report))
+    return Group(table, _cost_note(report), footer(report))
 
 
 def top_table(report: dict[str, Any]) -> Group:
@@ -96,7 +125,8 @@ def top_table(report: dict[str, Any]) -> Group:
     columns = [("#", "right"), (report["by"], "left")]
     if report["by"] == "model":
         columns += [("author", "left"), ("origin", "left")]
-    columns += [("tokens", "right"), ("growth", "right"), ("share", "right"), ("rank Δ", "right")]
+    columns += [(_value_key(report), "right"), ("growth", "right"), ("share", "right")]
+    columns += [("rank Δ", "right")]
     for name, justify in columns:
         _column(table, name, justify, fold=name == report["by"])
     for r in report["rows"]:
@@ -104,7 +134,7 @@ def top_table(report: dict[str, Any]) -> Group:
         if report["by"] == "model":
             cells += [r["author"] or "", r["origin"] or ""]
         cells += [
-            fmt.tokens(r["tokens"]),
+            _value(report, r[_value_key(report)]),
             fmt.pct(r["growth"], signed=True),
             fmt.pct(r["share"], 1),
             fmt.signed_int(r["rank_change"]),
@@ -116,10 +146,11 @@ def top_table(report: dict[str, Any]) -> Group:
     ]
     for u in report.get("unranked", []):
         lines.append(
-            f"Not ranked: {u['key']} {fmt.tokens(u['tokens'])} ({fmt.pct(u['share'], 1)})."
+            f"Not ranked: {u['key']} {_value(report, u[_value_key(report)])} "
+            f"({fmt.pct(u['share'], 1)})."
         )
     extra = Text("\n".join(lines))
-    return Group(table, extra, footer(report))
+    return Group(table, extra, _cost_note(report), footer(report))
 
 
 def trend_table(report: dict[str, Any], max_groups: int = 8) -> Group:

@@ -12,6 +12,17 @@ An importer (a *source*) turns files of one format into batches of canonical usa
   that cannot be used is reported with ``ctx.bad(...)`` and skipped; ``model`` may be left
   null (the import pipeline resolves ``model_raw`` through the catalog).
 
+Optional class attributes:
+
+- ``file_glob``: when a directory is named, only the files below it matching this pattern
+  are read (files named explicitly are always read);
+- ``incremental``: the source reads append-only line files through `iter_lines`; the
+  pipeline then skips files unchanged since the last import (same size and mtime) and
+  hands a grown file's start offset in ``ctx.start_offset`` (see `tokenstat.incremental`);
+- ``keep``: which copy of a repeated ``event_id`` the ledger keeps: ``"first"`` (default)
+  or ``"largest"`` (the copy with the most input + output tokens, for logs that write
+  growing partial counts of the same event).
+
 Built-in importers register through the same entry-point group third parties use
 (``tokenstat.sources``), see `tokenstat.sources.registry`.
 """
@@ -62,6 +73,15 @@ class ReadContext:
     model_overrides: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     # bytes read so far, for progress bars
     on_progress: Callable[[int], None] = lambda nbytes: None
+    # incremental sources: where to start in the current file (a line start) and the line
+    # number before it; `iter_lines` sets end_offset/end_line after the last complete line
+    start_offset: int = 0
+    start_line: int = 0
+    end_offset: int = 0
+    end_line: int = 0
+    # incremental sources: what the importer kept from the previous read of this file
+    # (empty when reading from the start); updated in place, stored as JSON
+    file_state: dict[str, Any] = field(default_factory=dict)
 
     def bad(self, location: str, field_name: str | None, reason: str, raw: Any = None) -> None:
         text = None if raw is None else str(raw)[:2000]
@@ -77,6 +97,9 @@ class Source:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     reads: ClassVar[str] = ""
+    file_glob: ClassVar[str | None] = None
+    incremental: ClassVar[bool] = False
+    keep: ClassVar[str] = "first"
 
     def discover(self) -> list[Path]:
         return []
@@ -101,6 +124,37 @@ def open_binary(path: Path) -> IO[bytes]:
 
 def open_text(path: Path) -> IO[str]:
     return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace", newline="")
+
+
+def iter_lines(
+    path: Path, ctx: ReadContext, chunk_bytes: int = 1 << 20
+) -> Iterator[tuple[int, bytes]]:
+    """(line number, line without its newline) from ``ctx.start_offset`` to the end of a file.
+
+    Line numbers count from 1 at the start of the file (``ctx.start_line`` lines precede
+    the start offset). Sets ``ctx.end_offset`` and ``ctx.end_line`` after the last line
+    that ends with a newline: a last line without one is yielded too (it may be complete)
+    but left out of the end position, so an incremental import reads it again once the
+    writer has finished it. Reports bytes read through ``ctx.on_progress``.
+    """
+    lineno = ctx.start_line
+    position = ctx.start_offset
+    ctx.end_offset, ctx.end_line = position, lineno
+    with open_binary(path) as handle:
+        if position:
+            handle.seek(position)
+        rest = b""
+        while chunk := handle.read(chunk_bytes):
+            ctx.on_progress(len(chunk))
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                lineno += 1
+                position += len(line) + 1
+                yield lineno, line
+            ctx.end_offset, ctx.end_line = position, lineno
+        if rest:
+            yield lineno + 1, rest
 
 
 def read_head(path: Path, nbytes: int = 4096) -> bytes:
@@ -225,3 +279,22 @@ class RowBuilder:
 
 # Importers may leave ``model`` null: the pipeline resolves it from ``model_raw``.
 _BUILD_SCHEMA = pa.schema([f.with_nullable(True) if f.name == "model" else f for f in USAGE_SCHEMA])
+
+
+def batch_from_columns(columns: dict[str, Any], **constants: Any) -> pa.RecordBatch:
+    """A canonical batch from equal-length columns (lists or Arrow arrays) plus columns
+    of one value each (every schema column must be given one way or the other)."""
+    n = len(next(iter(columns.values())))
+    arrays = [
+        _as_array(columns[f.name], f.type)
+        if f.name in columns
+        else pa.array([constants[f.name]] * n, f.type)
+        for f in _BUILD_SCHEMA
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=_BUILD_SCHEMA)
+
+
+def _as_array(values: Any, type_: pa.DataType) -> pa.Array:
+    if isinstance(values, pa.Array):
+        return values if values.type == type_ else values.cast(type_)
+    return pa.array(values, type_)

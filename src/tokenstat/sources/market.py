@@ -147,7 +147,8 @@ class MarketSource(Source):
                     ctx.bad(chunk.location(path, i), field_name, reason, raw)
                 flags[i] = False
             keep = pa.array(flags)
-        day_text = pc.strftime(ts, format="%Y-%m-%d")
+        # YYYY-MM-DD of the UTC day (a cast: much faster than strftime)
+        day_text = pc.cast(pc.cast(ts, pa.date32()), pa.string())
         event_id = pc.binary_join_element_wise(
             "market", day_text, grain, model_raw, provider, app, "|", null_handling="replace"
         )

@@ -22,8 +22,23 @@ from tokenstat.sources.base import Source, read_head
 ENTRY_POINT_GROUP = "tokenstat.sources"
 
 BUILTIN_SOURCES: dict[str, str] = {
+    "anthropic-usage": "tokenstat.sources.anthropic_usage:AnthropicUsageSource",
+    "claude-code": "tokenstat.sources.claude_code:ClaudeCodeSource",
+    "codex": "tokenstat.sources.codex:CodexSource",
+    "csv": "tokenstat.sources.generic:CsvSource",
+    "jsonl": "tokenstat.sources.generic:JsonlSource",
+    "langfuse": "tokenstat.sources.langfuse:LangfuseSource",
+    "litellm": "tokenstat.sources.litellm:LiteLLMSource",
     "market": "tokenstat.sources.market:MarketSource",
+    "openai-usage": "tokenstat.sources.openai_usage:OpenAIUsageSource",
+    "openrouter-activity": "tokenstat.sources.openrouter_activity:OpenRouterActivitySource",
+    "openrouter-generations": (
+        "tokenstat.sources.openrouter_generations:OpenRouterGenerationsSource"
+    ),
+    "openrouter-models": "tokenstat.sources.openrouter_models:OpenRouterModelsSource",
     "openrouter-rankings": "tokenstat.sources.openrouter_rankings:OpenRouterRankingsSource",
+    "otlp": "tokenstat.sources.otlp:OtlpSource",
+    "parquet": "tokenstat.sources.generic:ParquetSource",
 }
 
 
@@ -67,5 +82,6 @@ def detect_source(path: Path) -> Source:
         if source.detect(path, head):
             return source
     raise UnknownSourceError(
-        f"{path}: no importer recognises this file; name one: tokenstat import SOURCE {path}"
+        f"{path}: no importer recognises this file; name one: tokenstat import SOURCE {path} "
+        "(tokenstat sources lists them; any table: csv, jsonl or parquet with --map)"
     )

@@ -18,8 +18,12 @@ import pyarrow.parquet as pq
 
 from tokenstat.errors import ImportFormatError
 from tokenstat.sources.base import ReadContext, open_binary, read_head
+from tokenstat.sources.jsonio import CountingReader
 
-READ_BLOCK_BYTES = 16 << 20
+# Arrow's CSV reader holds many times its block while parsing (16 MB blocks: ~450 MB,
+# 4 MB: ~200 MB, 1 MB: ~60 MB) and reads small blocks no slower; the pipeline combines
+# the small batches before they reach the ledger (benchmarks/bench_memory.py)
+READ_BLOCK_BYTES = 1 << 20
 PARQUET_BATCH_ROWS = 1 << 20
 
 _INTEGER = r"^\s*[+-]?\d+\s*$"
@@ -66,19 +70,23 @@ def read_chunks(path: Path, ctx: ReadContext, columns: list[str]) -> Iterator[Ch
             ctx.on_progress(0)
         return
     names = header_of(path)
+    # malformed rows are reported outside Arrow's callback, where an exception (--strict)
+    # would be swallowed
+    malformed: list[tuple[str, str, str]] = []
 
     def skip_bad_row(row: pacsv.InvalidRow) -> str:
         line = row.number if row.number is not None else "?"
-        ctx.bad(
-            f"{path}:{line}",
-            None,
-            f"expected {row.expected_columns} columns, got {row.actual_columns}",
-            row.text,
-        )
+        reason = f"expected {row.expected_columns} columns, got {row.actual_columns}"
+        malformed.append((f"{path}:{line}", reason, row.text))
         return "skip"
 
+    def report_malformed() -> None:
+        while malformed:
+            location, reason, text = malformed.pop(0)
+            ctx.bad(location, None, reason, text)
+
     reader = pacsv.open_csv(
-        open_binary(path),
+        CountingReader(open_binary(path), ctx.on_progress),
         # single-threaded so that a malformed row is reported with its line number
         read_options=pacsv.ReadOptions(block_size=READ_BLOCK_BYTES, use_threads=False),
         parse_options=pacsv.ParseOptions(invalid_row_handler=skip_bad_row),
@@ -91,10 +99,13 @@ def read_chunks(path: Path, ctx: ReadContext, columns: list[str]) -> Iterator[Ch
     offset = 0
     try:
         for batch in reader:
+            report_malformed()
             yield Chunk(pa.Table.from_batches([batch]), offset, is_csv=True)
             offset += batch.num_rows
     except (pa.ArrowInvalid, OSError, EOFError) as exc:
+        report_malformed()
         ctx.bad(f"{path}:{offset + 2}", None, f"unreadable from here on: {exc}".splitlines()[0])
+    report_malformed()
 
 
 def as_token_counts(

@@ -1,0 +1,335 @@
+"""Streaming reading of JSON sources: JSON Lines, one document, or an array of documents.
+
+Most usage exports and API pages come in one of three shapes, and a file may hold any of
+them (``.gz`` accepted):
+
+- JSON Lines: one value per line (a record, or a response body holding records). Read line
+  by line; a line that is not JSON is reported as ``<path>:<line>`` and skipped, the other
+  lines are read. Records inside a body on line N are located as ``<path>:N`` when the line
+  holds one record, else ``<path>:N record K``.
+- One JSON document (a response body, pretty-printed or not): parsed incrementally with
+  ``ijson``, one *unit* at a time (say each element of ``data``), so memory is bounded by
+  the largest unit, not by the file. Records are located as ``<path>:record K``, K counting
+  records from 1 through the document. A document that breaks off (truncated, or garbage
+  in the middle) is reported once at the record where it broke; the records before are kept.
+- A JSON array of records or of bodies: streamed element by element, located like a
+  single document.
+
+An importer describes its format with a `JsonLayout`: where units sit inside a body
+(``unit_path``, an ``ijson`` prefix such as ``data.item``), which values are records
+themselves, and the records inside a unit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import ijson
+
+try:  # orjson parses lines several times faster; the standard library is the fallback
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover
+    _loads = json.loads
+
+from tokenstat.errors import ImportFormatError
+from tokenstat.sources.base import ReadContext, open_binary, read_head
+
+# A first line longer than this is not taken as JSON Lines (a minified document is
+# streamed instead of being read into memory as one line).
+MAX_PROBE_LINE = 16 << 20
+# A single document in which no unit was found is read whole to see whether it is one
+# record, up to this size.
+MAX_WHOLE_DOCUMENT = 64 << 20
+PROGRESS_EVERY = 4 << 20
+
+
+@dataclass(frozen=True)
+class JsonLayout:
+    """Where the records are in a format's JSON.
+
+    ``unit_path``: the ``ijson`` prefix of units inside one body (``data.item``: each
+    element of the ``data`` list; ``data``: the object under ``data``).
+    ``is_record``: whether a value (a JSON Lines line, an array element, a document) is a
+    record itself rather than a body.
+    ``records_of``: the records inside one unit (default: the unit is the record).
+    ``body_name``: how messages name a body, e.g. "an OTLP ExportTraceServiceRequest".
+    """
+
+    unit_path: str
+    is_record: Callable[[Any], bool]
+    records_of: Callable[[Any], Iterable[Any]] = lambda unit: (unit,)
+    body_name: str = "a response body"
+
+
+@dataclass
+class JsonRecord:
+    """One record and where it was found."""
+
+    value: Any
+    location: str
+
+
+class CountingReader:
+    """A binary reader that reports the bytes read through ``on_progress`` (in steps)."""
+
+    def __init__(self, raw: IO[bytes], on_progress: Callable[[int], None]):
+        self._raw = raw
+        self._on_progress = on_progress
+        self._pending = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._count(len(data))
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        data = self._raw.readline(size)
+        self._count(len(data))
+        return data
+
+    def _count(self, nbytes: int) -> None:
+        self._pending += nbytes
+        if self._pending >= PROGRESS_EVERY or nbytes == 0:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._on_progress(self._pending)
+            self._pending = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return False
+
+    @property
+    def closed(self) -> bool:
+        return self._raw.closed
+
+    def close(self) -> None:
+        self.flush()
+        self._raw.close()
+
+    def __enter__(self) -> CountingReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def iter_json_records(path: Path, ctx: ReadContext, layout: JsonLayout) -> Iterator[JsonRecord]:
+    """Every record of a JSON or JSON Lines file, with its location; bad input goes to
+    ``ctx.bad`` and reading goes on where it can."""
+    with CountingReader(open_binary(path), ctx.on_progress) as handle:
+        first = handle.readline(MAX_PROBE_LINE)
+        text = first.lstrip(b"\xef\xbb\xbf").strip()
+        if text.startswith(b"[") or (text.startswith(b"{") and not _is_json(text)):
+            yield from _document(path, ctx, layout, first, handle)
+        else:
+            yield from _lines(path, ctx, layout, first, handle)
+
+
+def starts_like_json(path: Path) -> bool:
+    """Whether a file's first non-blank character opens a JSON object or array."""
+    return read_head(path, 256).lstrip(b"\xef\xbb\xbf").lstrip()[:1] in (b"{", b"[")
+
+
+def _is_json(text: bytes) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _lines(
+    path: Path, ctx: ReadContext, layout: JsonLayout, first: bytes, handle: CountingReader
+) -> Iterator[JsonRecord]:
+    lineno = 0
+    line = first
+    while line:
+        lineno += 1
+        if line.strip():
+            yield from _line(path, ctx, layout, lineno, line)
+        line = handle.readline()
+
+
+def _line(
+    path: Path, ctx: ReadContext, layout: JsonLayout, lineno: int, line: bytes
+) -> Iterator[JsonRecord]:
+    where = f"{path}:{lineno}"
+    try:
+        value = _loads(line.lstrip(b"\xef\xbb\xbf") if lineno == 1 else line)
+    except UnicodeDecodeError:
+        ctx.bad(where, None, "not UTF-8 text", line[:200].decode("utf-8", "replace"))
+        return
+    except ValueError as exc:
+        ctx.bad(where, None, f"not JSON: {json_error(exc)}", line.decode("utf-8", "replace"))
+        return
+    if layout.is_record(value):
+        yield JsonRecord(value, where)
+        return
+    try:
+        records = [r for unit in units_in(value, layout) for r in layout.records_of(unit)]
+    except ImportFormatError as exc:
+        ctx.bad(where, exc.field, exc.reason, dump(value))
+        return
+    if len(records) == 1:
+        yield JsonRecord(records[0], where)
+        return
+    for index, record in enumerate(records, start=1):
+        yield JsonRecord(record, f"{where} record {index}")
+
+
+def _document(
+    path: Path, ctx: ReadContext, layout: JsonLayout, first: bytes, handle: CountingReader
+) -> Iterator[JsonRecord]:
+    stream = _Rejoined(first, handle)
+    is_array = first.lstrip(b"\xef\xbb\xbf").lstrip().startswith(b"[")
+    prefix = "item" if is_array else layout.unit_path
+    count = 0
+    units = 0
+    try:
+        for value in ijson.items(stream, prefix, use_float=True, multiple_values=True):
+            units += 1
+            try:
+                inner = _records_in(value, layout, is_array)
+            except ImportFormatError as exc:
+                count += 1
+                ctx.bad(f"{path}:record {count}", exc.field, exc.reason, dump(value))
+                continue
+            for record in inner:
+                count += 1
+                yield JsonRecord(record, f"{path}:record {count}")
+    except ijson.JSONError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        after = f"after record {count}" if count else "before the first record"
+        ctx.bad(
+            f"{path}:record {count + 1}",
+            None,
+            f"invalid or truncated JSON {after}: {reason}; the records before it were read",
+        )
+        return
+    if units == 0:
+        yield from _whole_document(path, ctx, layout)
+
+
+def _records_in(value: Any, layout: JsonLayout, element: bool) -> list[Any]:
+    """The records of one streamed value: an array element (a record or a body) or a unit."""
+    if element and layout.is_record(value):
+        return [value]
+    if element:
+        return [r for unit in units_in(value, layout) for r in layout.records_of(unit)]
+    return list(layout.records_of(value))
+
+
+def _whole_document(path: Path, ctx: ReadContext, layout: JsonLayout) -> Iterator[JsonRecord]:
+    """A document with no unit at ``unit_path``: one record, or not this format."""
+    if path.stat().st_size > MAX_WHOLE_DOCUMENT:
+        ctx.bad(f"{path}:1", None, f"no records found at '{layout.unit_path}'")
+        return
+    with open_binary(path) as handle:
+        value = json.loads(handle.read().lstrip(b"\xef\xbb\xbf"))
+    if layout.is_record(value):
+        yield JsonRecord(value, f"{path}:record 1")
+        return
+    try:
+        units = list(units_in(value, layout))
+    except ImportFormatError as exc:
+        ctx.bad(f"{path}:1", exc.field, exc.reason, dump(value))
+        return
+    if not units:
+        return  # an empty page: nothing to import
+    for index, unit in enumerate(units, start=1):  # pragma: no cover - ijson found none
+        for record in layout.records_of(unit):
+            yield JsonRecord(record, f"{path}:record {index}")
+
+
+class _Rejoined:
+    """The probed first line followed by the rest of the stream, as one reader."""
+
+    def __init__(self, first: bytes, rest: CountingReader):
+        self._first = first
+        self._rest = rest
+
+    def read(self, size: int = -1) -> bytes:
+        if self._first:
+            if size < 0 or size >= len(self._first):
+                head, self._first = self._first, b""
+                more = self._rest.read(-1 if size < 0 else size - len(head))
+                return head + more
+            head, self._first = self._first[:size], self._first[size:]
+            return head
+        return self._rest.read(size)
+
+
+def units_in(body: Any, layout: JsonLayout) -> Iterator[Any]:
+    """The units of an in-memory body, following ``layout.unit_path``.
+
+    Raises ImportFormatError (naming the missing or mistyped key) when the body does not
+    have that shape.
+    """
+    value = body
+    parts = layout.unit_path.split(".")
+    for depth, part in enumerate(parts):
+        if part == "item":
+            if not isinstance(value, list):
+                where = ".".join(parts[:depth]) or "the value"
+                raise ImportFormatError(
+                    f"'{where}' should be a list, not {type_name(value)}", field=where
+                )
+            rest = JsonLayout(".".join(parts[depth + 1 :]), layout.is_record)
+            for element in value:
+                if rest.unit_path:
+                    yield from units_in(element, rest)
+                else:
+                    yield element
+            return
+        if not isinstance(value, dict):
+            raise ImportFormatError(
+                f"expected {layout.body_name} (a JSON object), got {type_name(value)}"
+            )
+        if part not in value:
+            raise ImportFormatError(
+                f"not {layout.body_name}: no '{part}' key", field=".".join(parts[: depth + 1])
+            )
+        value = value[part]
+    yield value
+
+
+def json_error(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at column {exc.colno}"
+    return str(exc)
+
+
+def type_name(value: Any) -> str:
+    """How a JSON value's type reads in a message."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def dump(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)[:2000]
+    except (TypeError, ValueError):
+        return repr(value)[:2000]

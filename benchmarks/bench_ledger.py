@@ -5,9 +5,11 @@ One run prints one table; every figure stands next to a baseline measured in the
 
 - import: ``tokenstat`` import of the Parquet files (the real code path:
   `tokenstat.api.import_path` with the ``market`` importer) next to a plain DuckDB
-  ``CREATE TABLE AS SELECT * FROM read_parquet(...)`` of the same files;
+  ``CREATE TABLE AS SELECT * FROM read_parquet(...)`` of the same files, and next to
+  DuckDB alone writing the same canonical rows into a ledger table (SQL from the files:
+  what storing them costs, without checks, duplicate check or rollup);
 - idempotency at scale: the same files again (skipped by content hash), the same rows
-  again from files the ledger has not seen (every row re-read and found a duplicate), and
+  again with the file hashes forgotten (every row re-read and found a duplicate), and
   an overlapping file (two months again plus one new month: exactly the new month lands);
 - reports: ``summary --by origin --period week`` and ``top --by model`` through
   `tokenstat.api.dataset` and `tokenstat.metrics.reports` (first run in a fresh process,
@@ -53,6 +55,7 @@ TOP_LIMIT = 10
 
 PHASES = (
     "ctas",
+    "floor",
     "import",
     "report-summary",
     "report-top",
@@ -63,7 +66,7 @@ PHASES = (
     "reread",
     "overlap",
 )
-OPTIONAL_PHASES = ("sql", "polars", "pandas", "twice", "reread", "overlap")
+OPTIONAL_PHASES = ("floor", "sql", "polars", "pandas", "twice", "reread", "overlap")
 
 
 # ---- helpers used inside phases ----------------------------------------------------------
@@ -129,6 +132,38 @@ def phase_ctas(args: argparse.Namespace) -> dict:
     con.execute("CREATE TABLE usage AS SELECT * FROM read_parquet(?)", [files])
     rows = con.execute("SELECT count(*) FROM usage").fetchone()[0]
     con.close()
+    seconds = time.perf_counter() - start
+    size = target.stat().st_size
+    target.unlink()
+    return {"seconds": seconds, "rows": rows, "peak": peak_rss(), "db_bytes": size}
+
+
+def phase_floor(args: argparse.Namespace) -> dict:
+    """DuckDB alone writing what the import writes: the same canonical rows (event id,
+    key, day, ...) into a fresh ledger's ``usage`` table, in one transaction, computed in
+    SQL from the Parquet files; no validation, no duplicate check, no rollup."""
+    from tokenstat.ledger import Ledger
+
+    files = [str(f) for f in main_files(args.data)]
+    target = args.work / "floor.duckdb"
+    for suffix in ("", ".wal"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    start = time.perf_counter()
+    ledger = Ledger.open(target)
+    ledger.db.execute("BEGIN TRANSACTION")
+    ledger.db.execute(
+        """INSERT INTO usage
+           SELECT event_id, date::TIMESTAMP AT TIME ZONE 'UTC', 'day', 'market', model, model,
+                  provider, app, NULL, NULL, NULL, input_tokens, 0, 0, output_tokens, 0,
+                  requests, NULL, date, hash(event_id), 1
+           FROM (SELECT *, concat_ws('|', 'market', date::VARCHAR, 'day', model,
+                                     coalesce(provider, ''), coalesce(app, '')) AS event_id
+                 FROM read_parquet(?))""",
+        [files],
+    )
+    ledger.db.execute("COMMIT")
+    rows = ledger.row_count()
+    ledger.close()
     seconds = time.perf_counter() - start
     size = target.stat().st_size
     target.unlink()
@@ -513,6 +548,14 @@ def drive(args: argparse.Namespace) -> int:
         f"{fmt_rate(ctas['rows'], ctas['seconds']):>10s} {'1.00x':>8s} "
         f"{fmt_gib(ctas['peak']):>10s}  {ctas['rows']:,} rows, {fmt_gib(ctas['db_bytes'])} on disk"
     )
+    if "floor" in r:
+        fl = r["floor"]
+        p(
+            f"{'DuckDB alone, same canonical rows':44s} {fmt_s(fl['seconds']):>9s} "
+            f"{fmt_rate(fl['rows'], fl['seconds']):>10s} {fl['seconds'] / ctas['seconds']:>7.2f}x "
+            f"{fmt_gib(fl['peak']):>10s}  {fl['rows']:,} rows, {fmt_gib(fl['db_bytes'])} on disk "
+            "(SQL from read_parquet into the ledger table; no checks, no dedupe, no rollup)"
+        )
     imp = r["import"]
     ratio = imp["seconds"] / ctas["seconds"]
     ok_import = imp["rows_new"] == n and imp["ledger_rows"] == n and imp["rollup_rows"] == n

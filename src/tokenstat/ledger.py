@@ -20,9 +20,11 @@ Tables (all created by the migrations below):
 
 Idempotency: a file whose content hash was imported before by the same source is skipped;
 rows whose ``event_id`` is already in the ledger on the same UTC day are dropped (the
-same event always carries the same time). The check joins only the days the import
-touches, on the 64-bit key first, then on the full id, so it scales with the import,
+same event always carries the same time). The check goes a few days at a time over the
+days the import touches, joins with earlier rows only where earlier imports touched
+those days, on the 64-bit key first, then on the full id, so it scales with the import,
 not with the ledger. Every import is one transaction: it lands whole or not at all.
+Batches stream into DuckDB (`Ledger.append_batches`), cut to whole row groups.
 Sources that log one event several times with growing counts (``keep = "largest"``)
 keep the largest copy instead of the first, across imports too (`Ledger.keep_largest`).
 """
@@ -51,8 +53,14 @@ from tokenstat.sources.base import BadRecord
 
 DB_ENV = "TOKENSTAT_DB"
 MEMORY_ENV = "TOKENSTAT_MEMORY_LIMIT"
-# Days checked for duplicates per step: bounds the memory of the check.
+# Days, and rows, checked for duplicates per step: bound the memory of the check and keep
+# its hash tables small (fast); a day with more rows is one step.
 DEDUPE_CHUNK_DAYS = 31
+DEDUPE_CHUNK_ROWS = 262_144
+# DuckDB's row group size (rows), and the rows one INSERT of an import takes from the
+# stream (bounds the memory of the strings a statement holds), whole row groups.
+ROW_GROUP_ROWS = 122_880
+APPEND_STATEMENT_ROWS = 8 * ROW_GROUP_ROWS
 # Where an import of a ``keep = "largest"`` source collects its rows (see keep_largest).
 STAGING_TABLE = "_staged_usage"
 
@@ -294,46 +302,89 @@ class Ledger:
         *,
         table: str = "usage",
     ) -> int:
-        """Append a stream of canonical batches in one statement; returns the rows appended.
+        """Append a stream of canonical batches; returns the rows appended.
 
         DuckDB pulls the batches while it writes: reading and converting the next batch
         (in the thread that pulls) overlaps with storing the previous ones (in the others),
         and rows keep the order of the stream (the first copy of a repeated event is the
-        one kept). ``batches`` must not use this ledger's connection while it is consumed.
-        An exception raised by ``batches`` is raised again as it was.
+        one kept). One statement takes about `APPEND_STATEMENT_ROWS` rows: DuckDB holds the
+        Arrow memory of the strings a statement reads until the statement ends.
+        ``batches`` must not use this ledger's connection while it is consumed. An
+        exception raised by ``batches`` is raised again as it was.
         """
         failure: list[BaseException] = []
         appended = 0
 
         def conformed() -> Iterator[pa.RecordBatch]:
+            # batches of exactly one row group (but the last): a batch that is not becomes
+            # a part-filled row group of the table, which later checkpoints merge (slow)
             nonlocal appended
+            pending: list[pa.RecordBatch] = []
+            pending_rows = 0
             try:
                 for batch in batches:
-                    if batch.num_rows:
-                        arrow = _conform(batch)
-                        appended += arrow.num_rows
-                        # the UTC day, here: cheaper than DuckDB's time-zone aware cast
-                        arrow = arrow.append_column("day", pc.cast(arrow["ts"], pa.date32()))
-                        yield from arrow.to_batches()
+                    if not batch.num_rows:
+                        continue
+                    arrow = _conform(batch)
+                    appended += arrow.num_rows
+                    # the UTC day, here: cheaper than DuckDB's time-zone aware cast
+                    arrow = arrow.append_column("day", pc.cast(arrow["ts"], pa.date32()))
+                    pending += arrow.to_batches()
+                    pending_rows += arrow.num_rows
+                    while pending_rows >= ROW_GROUP_ROWS:
+                        table = pa.Table.from_batches(pending)
+                        yield from table.slice(0, ROW_GROUP_ROWS).combine_chunks().to_batches()
+                        pending = table.slice(ROW_GROUP_ROWS).to_batches()
+                        pending_rows -= ROW_GROUP_ROWS
+                if pending_rows:
+                    yield from pa.Table.from_batches(pending).combine_chunks().to_batches()
             except BaseException as exc:
                 failure.append(exc)
                 raise
 
+        stream = conformed()
+        rest: list[pa.RecordBatch] = []  # the part of a batch the last statement left
+
+        def next_batch() -> pa.RecordBatch | None:
+            return rest.pop() if rest else next(stream, None)
+
+        def portion(first: pa.RecordBatch) -> Iterator[pa.RecordBatch]:
+            # exactly APPEND_STATEMENT_ROWS rows (but the last): whole row groups, as a
+            # statement that ends with a part-filled one leaves it part-filled in the table
+            rows = 0
+            batch: pa.RecordBatch | None = first
+            while batch is not None:
+                room = APPEND_STATEMENT_ROWS - rows
+                if batch.num_rows > room:
+                    rest.append(batch.slice(room))
+                    batch = batch.slice(0, room)
+                rows += batch.num_rows
+                yield batch
+                if rows >= APPEND_STATEMENT_ROWS:
+                    return
+                batch = next_batch()
+
         columns = ", ".join(f'"{c}"' for c in USAGE_SCHEMA.names)
         schema = _NULLABLE.append(pa.field("day", pa.date32()))
-        self.db.register("_incoming", pa.RecordBatchReader.from_batches(schema, conformed()))
         self.db.execute("SET preserve_insertion_order = true")
         try:
-            self.db.execute(
-                f"""INSERT INTO {table} ({columns}, day, event_key, import_id)
-                    SELECT {columns}, day, hash(event_id), {int(import_id)} FROM _incoming"""
-            )
+            # each statement's first batch is read here: nothing left, no statement
+            while (first := next_batch()) is not None:
+                reader = pa.RecordBatchReader.from_batches(schema, portion(first))
+                self.db.register("_incoming", reader)
+                try:
+                    self.db.execute(
+                        f"""INSERT INTO {table} ({columns}, day, event_key, import_id)
+                            SELECT {columns}, day, hash(event_id), {int(import_id)}
+                            FROM _incoming"""
+                    )
+                finally:
+                    self.db.unregister("_incoming")
         except duckdb.Error:
             if failure:
                 raise failure[0] from None
             raise
         finally:
-            self.db.unregister("_incoming")
             # refused in a transaction the failed statement aborted; the setting changes
             # only how statements run, not what they do
             with suppress(duckdb.TransactionException):
@@ -355,15 +406,19 @@ class Ledger:
 
         Returns (rows_new, rows_duplicate, first_day, last_day).
         """
-        first_day, last_day, appended = self.db.execute(
-            "SELECT min(day), max(day), count(*) FROM usage WHERE import_id = ?", [import_id]
-        ).fetchone()
+        days = self.db.execute(
+            "SELECT day, count(*) FROM usage WHERE import_id = ? GROUP BY day ORDER BY day",
+            [import_id],
+        ).fetchall()
+        appended = sum(n for _, n in days)
+        first_day, last_day = (days[0][0], days[-1][0]) if days else (None, None)
         if appended:
-            self._drop_duplicates(import_id, first_day, last_day)
+            self._drop_duplicates(import_id, days)
         rows_new = self.db.execute(
             "SELECT count(*) FROM usage WHERE import_id = ?", [import_id]
         ).fetchone()[0]
-        self._insert_rollup("import_id = ?", [import_id])
+        if rows_new:
+            self._insert_rollup("import_id = ?", [import_id])
         bad_rows = [(import_id, source, b.location, b.field, b.reason, b.raw) for b in bad]
         if bad_rows:
             self.db.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)", bad_rows)
@@ -507,21 +562,25 @@ class Ledger:
         finally:
             self.db.unregister("_offsets")
 
-    def _drop_duplicates(self, import_id: int, first_day: date, last_day: date) -> None:
+    def _drop_duplicates(self, import_id: int, days: list[tuple[date, int]]) -> None:
         """Delete this import's rows whose (day, event_id) is already in the ledger or
-        repeats within the import (keeping the first), one chunk of days at a time."""
-        lo = first_day
-        while lo <= last_day:
-            hi = min(last_day, date.fromordinal(lo.toordinal() + DEDUPE_CHUNK_DAYS - 1))
+        repeats within the import (keeping the first).
+
+        ``days``: (day, rows appended) of the import, in order. The work goes by chunks of
+        consecutive days (`_day_chunks`), so that each check's hash table stays small: a
+        day of a 100M-rows year fits in the CPU cache. The join with earlier rows runs
+        only for the chunks holding days that earlier imports touched.
+        """
+        earlier = {
+            row[0]
+            for row in self.db.execute(
+                "SELECT DISTINCT day FROM usage WHERE day BETWEEN ? AND ? AND import_id <> ?",
+                [days[0][0], days[-1][0], import_id],
+            ).fetchall()
+        }
+        for lo, hi in _day_chunks(days):
             params = {"imp": import_id, "lo": lo, "hi": hi}
-            # days no earlier import touched need no join with the ledger (zone maps on
-            # ``day`` and ``import_id`` make this check cheap)
-            earlier = self.db.execute(
-                """SELECT EXISTS (SELECT 1 FROM usage
-                     WHERE day BETWEEN $lo AND $hi AND import_id <> $imp)""",
-                params,
-            ).fetchone()[0]
-            if earlier:
+            if any(lo <= day <= hi for day in earlier):
                 self.db.execute(
                     """DELETE FROM usage WHERE rowid IN (
                          SELECT n.rowid FROM usage n JOIN usage o
@@ -531,6 +590,14 @@ class Ledger:
                            AND o.import_id <> $imp AND o.day BETWEEN $lo AND $hi)""",
                     params,
                 )
+            repeated = self.db.execute(
+                """SELECT EXISTS (SELECT 1 FROM usage
+                     WHERE import_id = $imp AND day BETWEEN $lo AND $hi
+                     GROUP BY day, event_key HAVING count(*) > 1)""",
+                params,
+            ).fetchone()[0]
+            if not repeated:
+                continue
             self.db.execute(
                 """DELETE FROM usage WHERE rowid IN (
                      SELECT rowid FROM (
@@ -540,11 +607,10 @@ class Ledger:
                        WHERE import_id = $imp AND day BETWEEN $lo AND $hi AND event_key IN (
                            SELECT event_key FROM usage
                            WHERE import_id = $imp AND day BETWEEN $lo AND $hi
-                           GROUP BY event_key HAVING count(*) > 1))
+                           GROUP BY day, event_key HAVING count(*) > 1))
                      WHERE copy > 1)""",
                 params,
             )
-            lo = date.fromordinal(hi.toordinal() + 1)
 
     # ---- reading -------------------------------------------------------------------------
     def daily(self) -> ibis.Table:
@@ -604,6 +670,26 @@ def _conform(batch: pa.RecordBatch | pa.Table) -> pa.Table:
 
 
 _NULLABLE = pa.schema([f.with_nullable(True) for f in USAGE_SCHEMA])
+
+
+def _day_chunks(days: list[tuple[date, int]]) -> Iterator[tuple[date, date]]:
+    """(first, last) day of consecutive runs of ``days`` ((day, rows), in order) holding
+    at most `DEDUPE_CHUNK_ROWS` rows (or a single day) and spanning at most
+    `DEDUPE_CHUNK_DAYS` days."""
+    lo = hi = None
+    rows = 0
+    for day, n in days:
+        if lo is not None and (
+            rows + n > DEDUPE_CHUNK_ROWS or (day - lo).days >= DEDUPE_CHUNK_DAYS
+        ):
+            yield lo, hi
+            lo = None
+        if lo is None:
+            lo, rows = day, 0
+        hi = day
+        rows += n
+    if lo is not None:
+        yield lo, hi
 
 
 def file_digest(path: Path) -> tuple[str, int]:

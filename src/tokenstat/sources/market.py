@@ -46,6 +46,8 @@ TOKEN_COLUMNS = (
 )
 OPTIONAL = ("grain", "requests", "provider", "app", "author", "country")
 MARKET_GRAINS = ("day", "week", "month")
+# columns read as text (`as_strings`)
+TEXT_COLUMNS = ("model", "grain", "provider", "app", "author", "country")
 
 
 class MarketSource(Source):
@@ -75,7 +77,8 @@ class MarketSource(Source):
             ctx.warn(f"{path}: ignoring unknown column(s): {', '.join(unknown)}")
         original = dict(zip(header, header_of(path), strict=True))
         wanted = [original[h] for h in header if h in known]
-        for chunk in read_chunks(path, ctx, wanted):
+        text = [original[h] for h in TEXT_COLUMNS if h in original]
+        for chunk in read_chunks(path, ctx, wanted, dictionary=text):
             chunk.table = chunk.table.rename_columns(
                 [c.strip().lower() for c in chunk.table.column_names]
             )
@@ -116,17 +119,19 @@ class MarketSource(Source):
         ):
             counts.setdefault(name, zeros)
 
-        grain = as_strings(table["grain"] if "grain" in table.column_names else None, n)
-        grain = pc.fill_null(pc.utf8_lower(grain), "day")
-        bad_grain = pc.invert(pc.is_in(grain, pa.array(MARKET_GRAINS)))
-        problems += [
-            (
-                i,
-                "grain",
-                f"grain must be one of {', '.join(MARKET_GRAINS)}, not {grain[i].as_py()!r}",
-            )
-            for i in pc.indices_nonzero(bad_grain).to_pylist()
-        ]
+        if "grain" in table.column_names:
+            grain = pc.fill_null(pc.utf8_lower(as_strings(table["grain"], n)), "day")
+            bad_grain = pc.invert(pc.is_in(grain, pa.array(MARKET_GRAINS)))
+            problems += [
+                (
+                    i,
+                    "grain",
+                    f"grain must be one of {', '.join(MARKET_GRAINS)}, not {grain[i].as_py()!r}",
+                )
+                for i in pc.indices_nonzero(bad_grain).to_pylist()
+            ]
+        else:
+            grain = pa.repeat(pa.scalar("day"), n)
         requests = None
         if "requests" in table.column_names:
             requests, bad = as_token_counts(table["requests"], required=False)
@@ -147,8 +152,9 @@ class MarketSource(Source):
                     ctx.bad(chunk.location(path, i), field_name, reason, raw)
                 flags[i] = False
             keep = pa.array(flags)
-        # YYYY-MM-DD of the UTC day (a cast: much faster than strftime)
-        day_text = pc.cast(pc.cast(ts, pa.date32()), pa.string())
+        # YYYY-MM-DD of the UTC day: the few distinct days of a batch are formatted once
+        days = pc.dictionary_encode(pc.cast(ts, pa.date32()))
+        day_text = pc.take(pc.cast(days.dictionary, pa.string()), days.indices)
         event_id = pc.binary_join_element_wise(
             "market", day_text, grain, model_raw, provider, app, "|", null_handling="replace"
         )

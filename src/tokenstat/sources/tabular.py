@@ -7,7 +7,7 @@ looked at in Python, to report them with their line (CSV) or record number (Parq
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +24,8 @@ from tokenstat.sources.jsonio import CountingReader
 # 4 MB: ~200 MB, 1 MB: ~60 MB) and reads small blocks no slower; the pipeline combines
 # the small batches before they reach the ledger (benchmarks/bench_memory.py)
 READ_BLOCK_BYTES = 1 << 20
-PARQUET_BATCH_ROWS = 1 << 20
+# Parquet rows per batch: small enough that a batch and its conversion stay small in memory
+PARQUET_BATCH_ROWS = 1 << 17
 
 _INTEGER = r"^\s*[+-]?\d+\s*$"
 _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%SZ")
@@ -59,10 +60,27 @@ def header_of(path: Path) -> list[str]:
     return next(csv.reader([first]))
 
 
-def read_chunks(path: Path, ctx: ReadContext, columns: list[str]) -> Iterator[Chunk]:
-    """Batches of the named columns; CSV columns come as strings, Parquet as stored."""
+def read_chunks(
+    path: Path, ctx: ReadContext, columns: list[str], *, dictionary: Collection[str] = ()
+) -> Iterator[Chunk]:
+    """Batches of the named columns; CSV columns come as strings, Parquet as stored.
+
+    ``dictionary``: columns that, when they are Parquet strings, come dictionary-encoded
+    (as most writers store them: much faster to read than plain strings); for columns
+    read with `as_strings`, which takes either.
+    """
     if is_parquet(path):
-        parquet = pq.ParquetFile(path)
+        strings = None
+        if dictionary:
+            schema = pq.ParquetFile(path).schema_arrow
+            strings = [
+                f.name
+                for f in schema
+                if f.name in dictionary
+                and f.name in columns
+                and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+            ]
+        parquet = pq.ParquetFile(path, read_dictionary=strings or None)
         offset = 0
         for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns):
             yield Chunk(pa.Table.from_batches([batch]), offset, is_csv=False)
@@ -147,20 +165,17 @@ def as_timestamps(column: pa.ChunkedArray) -> tuple[pa.Array, list[tuple[int, st
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     utc = pa.timestamp("us", tz="UTC")
     if pa.types.is_timestamp(array.type):
-        values = (
-            pc.cast(array, utc)
-            if array.type.tz
-            else pc.assume_timezone(pc.cast(array, pa.timestamp("us")), "UTC")
-        )
+        # a cast takes naive values as UTC (as assume_timezone("UTC") would, much faster)
+        values = pc.cast(array if array.type.tz else pc.cast(array, pa.timestamp("us")), utc)
     elif pa.types.is_date(array.type):
-        values = pc.assume_timezone(pc.cast(pc.cast(array, pa.date32()), pa.timestamp("us")), "UTC")
+        values = pc.cast(pc.cast(pc.cast(array, pa.date32()), pa.timestamp("us")), utc)
     elif pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         text = pc.utf8_trim_whitespace(array)
         values = pa.nulls(len(text), pa.timestamp("us"))
         for fmt in _DATE_FORMATS:
             parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
             values = pc.coalesce(values, parsed)
-        values = pc.assume_timezone(values, "UTC")
+        values = pc.cast(values, utc)
     else:
         raise ImportFormatError(f"dates must be dates or ISO strings, column is {array.type}")
     problems = [
@@ -175,5 +190,9 @@ def as_strings(column: pa.ChunkedArray | None, length: int) -> pa.Array:
     if column is None:
         return pa.nulls(length, pa.string())
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_dictionary(array.type):
+        # clean the distinct values once, then expand
+        values = as_strings(array.dictionary, len(array.dictionary))
+        return pc.take(values, array.indices)
     text = pc.utf8_trim_whitespace(pc.cast(array, pa.string()))
     return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)

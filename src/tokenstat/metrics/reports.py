@@ -56,13 +56,29 @@ class Selection:
 
 @dataclass(frozen=True)
 class Span:
-    """The cube of one selection and the stretch of time its data covers."""
+    """The facts of one selection and the stretch of time they cover."""
 
-    cubed: ir.Table
+    facts: ir.Table
     grain: str
     first: date  # start of the first period with data
     last: date  # start of the last period with data
     last_day: date  # the last day with data
+
+    @property
+    def cubed(self) -> ir.Table:
+        return cube(self.facts, self.grain)
+
+    def grid(self, first: date | None = None, last: date | None = None) -> ir.Table:
+        """The grid of the periods ``first`` to ``last`` (default: all); a shorter one
+        reads only the facts of its days (a lag at its first period sees no period
+        before, so start it a period early where growth or rank change matter)."""
+        first = first or self.first
+        last = last or self.last
+        if (first, last) == (self.first, self.last):
+            return grid(self.cubed, self.grain, first, last)
+        f = self.facts
+        f = f.filter((f.day >= first) & (f.day <= period_end(last, self.grain)))
+        return grid(cube(f, self.grain), self.grain, first, last)
 
     def complete(self, start: date) -> bool:
         return period_end(start, self.grain) <= self.last_day
@@ -116,7 +132,7 @@ def _span(ds: Dataset, by: str, grain: str, sel: Selection) -> Span:
         raise QueryError("the ledger holds no data for this selection; import some first")
     lo, hi = as_date(row["lo"]), as_date(row["hi"])
     return Span(
-        cubed=cube(facts_table, grain),
+        facts=facts_table,
         grain=grain,
         first=period_start(lo, grain),
         last=period_start(hi, grain),
@@ -184,7 +200,7 @@ def summary(
     span = _span(ds, by, grain, sel)
     start = span.at_start(at)
     first = span.first
-    g = grid(span.cubed, grain, span.first, span.last)
+    g = span.grid()
     rows = _rows(g.filter(g.start == start).order_by([g.rank.isnull(), g.value.desc(), g.key]))
     groups = []
     for r in rows:
@@ -237,12 +253,15 @@ def top(
         raise QueryError("--limit must be at least 1")
     span = _span(ds, by, grain, sel)
     start = span.at_start(at)
-    g = grid(span.cubed, grain, span.first, span.last)
-    in_period = g.filter(g.start == start)
-    stats = in_period.aggregate(hhi=((in_period.share * in_period.share).sum() * 10_000))
-    hhi = stats.to_pyarrow().to_pylist()[0]["hhi"]
-    ranked = in_period.filter(in_period.rank.notnull()).order_by([in_period.rank, in_period.key])
-    rows = _rows(ranked.limit(limit))
+    # only this period and the one before (for growth and rank change), fetched once
+    g = span.grid(max(span.first, shift_period(start, grain, -1)), start)
+    in_period = _rows(g.filter(g.start == start))
+    shares = [r["share"] for r in in_period if r["share"] is not None]
+    hhi = sum(s * s for s in shares) * 10_000 if shares else None
+    ranked = sorted(
+        (r for r in in_period if r["rank"] is not None), key=lambda r: (r["rank"], r["key"])
+    )
+    rows = ranked[:limit]
     attribution = _attribution_of([r["key"] for r in rows], ds) if by == "model" else {}
     out = []
     for r in rows:
@@ -262,10 +281,10 @@ def top(
                 "rank_change": change,
             }
         )
-    unranked = _rows(
-        in_period.filter(in_period.rank.isnull() & (in_period.value > 0)).order_by(
-            in_period.value.desc()
-        )
+    unranked = sorted(
+        (r for r in in_period if r["rank"] is None and r["value"]),
+        key=lambda r: r["value"],
+        reverse=True,
     )
     return {
         "period": span.period(start),
@@ -299,7 +318,7 @@ def trend(
     span = _span(ds, by, grain, sel)
     end = span.at_start(at)
     begin = max(span.first, shift_period(end, grain, -(last - 1)))
-    g = grid(span.cubed, grain, span.first, span.last)
+    g = span.grid()
     window = g.filter((g.start >= begin) & (g.start <= end) & ((g.value > 0) | (g.previous > 0)))
     rows = _rows(window.order_by(["start", window.value.desc(), "key"]))
     return {

@@ -17,7 +17,7 @@ from genai_prices.types import ModelInfo, Provider
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tokenstat.prices import (
+from tokenstat.prices.schedule import (
     DEFAULT_VARIANT,
     PRICE_COLUMNS,
     SCHEDULE_SCHEMA,

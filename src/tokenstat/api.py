@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokenstat.catalog import Catalog, load_catalog
 from tokenstat.errors import ImportFormatError
@@ -20,10 +20,12 @@ from tokenstat.ledger import ImportResult, Ledger
 from tokenstat.metrics import reports
 from tokenstat.metrics.facts import attribution
 from tokenstat.metrics.reports import Dataset, Selection
-from tokenstat.prices.book import PriceBook
-from tokenstat.prices.cost import CostInputs, costed
 from tokenstat.prices.points import import_price_files, stores_prices
 from tokenstat.sources.registry import detect_source, get_source
+
+if TYPE_CHECKING:
+    from tokenstat.prices.book import PriceBook
+    from tokenstat.prices.cost import CostInputs
 
 
 def open_ledger(path: Path | str | None = None, *, read_only: bool = False) -> Ledger:
@@ -36,7 +38,10 @@ def dataset(ledger: Ledger, catalog: Catalog | None = None) -> Dataset:
     catalog = catalog or load_catalog()
     attributed = attribution(catalog, ledger.models_in_use(), ledger.model_overrides())
     return Dataset(
-        daily=ledger.daily(), usage=ledger.usage(), attributed=attributed, sources=ledger.sources()
+        daily=ledger.daily(),
+        usage=ledger.usage(),
+        attributed=attributed,
+        sources=ledger.sources(),
     )
 
 
@@ -82,6 +87,8 @@ def price_book(
 ) -> PriceBook:
     """The prices in force: genai-prices, the ledger's snapshot points and the user price
     file (the given one, else ``$TOKENSTAT_PRICES`` or the default file when present)."""
+    from tokenstat.prices.book import PriceBook
+
     return PriceBook.load(
         catalog or load_catalog(), ledger, Path(price_file) if price_file else None
     )
@@ -94,6 +101,8 @@ def cost_dataset(
     price_file: Path | str | None = None,
 ) -> Dataset:
     """`dataset` with every usage row priced in ``mode``, for reports with metric "cost"."""
+    from tokenstat.prices.cost import costed
+
     catalog = catalog or load_catalog()
     ds = dataset(ledger, catalog)
     inputs = cost_inputs(ledger, catalog, price_file)
@@ -107,6 +116,8 @@ def cost_inputs(
     ledger: Ledger, catalog: Catalog | None = None, price_file: Path | str | None = None
 ) -> CostInputs:
     """What the cost reports read from a ledger (usage rows, attribution, the price book)."""
+    from tokenstat.prices.cost import CostInputs
+
     catalog = catalog or load_catalog()
     rows = ledger.db.execute("SELECT DISTINCT provider, model FROM usage_daily").fetchall()
     return CostInputs(
@@ -144,9 +155,7 @@ def forecast(ledger: Ledger, **kwargs: Any) -> dict[str, Any]:
 
 
 __all__ = [
-    "CostInputs",
     "Dataset",
-    "PriceBook",
     "Selection",
     "cost_dataset",
     "cost_inputs",

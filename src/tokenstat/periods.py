@@ -8,11 +8,12 @@ Python functions (to pick the period a report is "at"); tests hold them equal.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-
-import ibis
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING
 
 from tokenstat.errors import QueryError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 GRAINS = ("day", "week", "month", "quarter", "half", "year")
 _MONTHS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
@@ -26,6 +27,8 @@ def check_grain(grain: str) -> str:
 
 def period_start_expr(day: ir.DateValue, grain: str) -> ir.DateValue:
     """Ibis expression: the first day of the period containing ``day``."""
+    import ibis  # here, not above: the CLI parses dates before it needs the engine
+
     check_grain(grain)
     if grain == "day":
         return day

@@ -8,16 +8,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from tokenstat.catalog import Catalog, load_catalog
 from tokenstat.errors import StrictImportError, TokenstatError
-from tokenstat.ledger import Ledger
 from tokenstat.render.formats import CSV_ROWS, to_csv, to_json
+
+if TYPE_CHECKING:
+    from tokenstat.catalog import Catalog
+    from tokenstat.ledger import Ledger
 
 app = typer.Typer(
     name="tokenstat",
@@ -39,11 +41,15 @@ class State:
 
     def catalog(self) -> Catalog:
         if self._catalog is None:
+            from tokenstat.catalog import load_catalog
+
             self._catalog = load_catalog(self.catalog_file)
         return self._catalog
 
     @contextmanager
     def ledger(self, *, read_only: bool = False) -> Iterator[Ledger]:
+        from tokenstat.ledger import Ledger
+
         ledger = Ledger.open(self.db, read_only=read_only)
         try:
             yield ledger

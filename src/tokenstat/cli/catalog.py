@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from tokenstat.cli.app import CSV_OPTION, JSON_OPTION, catalog_app, command, out, state
-from tokenstat.metrics.unresolved import unresolved_models
 from tokenstat.render import numbers as fmt
 from tokenstat.render.formats import to_csv, to_json
 
@@ -82,6 +81,8 @@ def authors(as_json: bool = JSON_OPTION, as_csv: bool = CSV_OPTION) -> None:
 @command("unresolved", parent=catalog_app)
 def unresolved(as_json: bool = JSON_OPTION, as_csv: bool = CSV_OPTION) -> None:
     """Models in the ledger whose origin is unknown, with their tokens (largest first)."""
+    from tokenstat.metrics.unresolved import unresolved_models
+
     with state.ledger(read_only=True) as ledger:
         rows = unresolved_models(ledger, state.catalog())
     _emit_rows(rows, f"{len(rows)} models without a known origin", as_json, as_csv)

@@ -9,9 +9,7 @@ from pathlib import Path
 
 import typer
 
-from tokenstat import api
 from tokenstat.cli.app import command, err, out, state
-from tokenstat.metrics import reports
 from tokenstat.render import tables
 
 SAMPLE_WEEK = date(2026, 4, 5)
@@ -26,6 +24,9 @@ def demo(
     at: str = typer.Option(SAMPLE_WEEK.isoformat(), help="A day in the week to report."),
 ) -> None:
     """Load the bundled SYNTHETIC sample into a fresh ledger and print the week's report."""
+    from tokenstat import api
+    from tokenstat.metrics import reports
+
     day = date.fromisoformat(at)
     with tempfile.TemporaryDirectory(prefix="tokenstat-demo-") as tmp:
         db = state.db or Path(tmp) / "demo.duckdb"

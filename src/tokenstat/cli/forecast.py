@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from tokenstat import api
 from tokenstat.cli.app import CSV_OPTION, JSON_OPTION, command, emit, state
 from tokenstat.cli.reports import PERIOD_HELP, SOURCE_HELP, TOKENS_HELP, _at, _selection
-from tokenstat.forecast import forecast as run_forecast
 from tokenstat.quantities import parse_amount
 from tokenstat.render import forecast_tables
 
@@ -63,6 +61,9 @@ def forecast(
     as_csv: bool = CSV_OPTION,
 ) -> None:
     """Project tokens (or cost) ahead with intervals; backtest the methods; milestones."""
+    from tokenstat import api
+    from tokenstat.forecast import forecast as run_forecast
+
     threshold = parse_amount(until_reaches, what="--until-reaches") if until_reaches else None
     with state.ledger(read_only=True) as ledger:
         ds = api.dataset(ledger, state.catalog())

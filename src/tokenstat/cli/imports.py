@@ -7,6 +7,7 @@ import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 import typer
@@ -14,18 +15,19 @@ from rich.filesize import decimal
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tokenstat import api
 from tokenstat.cli.app import JSON_OPTION, command, err, fetch_app, out, state
 from tokenstat.errors import ImportOptionError
-from tokenstat.importing import Progress as ImportProgress
-from tokenstat.ledger import ImportResult
 from tokenstat.periods import parse_day
 from tokenstat.render.formats import to_json
-from tokenstat.sources.generic import MAPPING_TARGETS, load_mapping_file, parse_mapping
-from tokenstat.sources.registry import all_sources, get_source
+
+if TYPE_CHECKING:
+    from tokenstat.importing import Progress as ImportProgress
+    from tokenstat.ledger import ImportResult
 
 
 def _progress(quiet: bool) -> tuple[Progress | None, ImportProgress]:
+    from tokenstat.importing import Progress as ImportProgress
+
     if quiet or not err.is_terminal:
         return None, ImportProgress()
     bar = Progress(
@@ -99,6 +101,8 @@ def import_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import usage data into the ledger (idempotent: importing twice changes nothing)."""
+    from tokenstat import api
+
     files = list(paths or [])
     options = _import_options(source, maps, map_file)
     bar, progress = _progress(as_json)
@@ -128,6 +132,9 @@ def import_command(
 
 
 def _import_options(source: str, maps: list[str] | None, map_file: Path | None) -> dict:
+    from tokenstat.sources.generic import load_mapping_file, parse_mapping
+    from tokenstat.sources.registry import get_source
+
     mapping = load_mapping_file(map_file) if map_file else {}
     mapping.update(parse_mapping(maps))
     if not mapping:
@@ -143,6 +150,9 @@ def _import_options(source: str, maps: list[str] | None, map_file: Path | None) 
 @command("sources")
 def sources_command(as_json: bool = JSON_OPTION) -> None:
     """List the importers and what each reads."""
+    from tokenstat.sources.generic import MAPPING_TARGETS
+    from tokenstat.sources.registry import all_sources
+
     rows = [
         {
             "name": s.name,
@@ -185,6 +195,7 @@ def fetch_openrouter_rankings(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Fetch OpenRouter's daily rankings (needs OPENROUTER_API_KEY) and import them."""
+    from tokenstat import api
     from tokenstat.sources.openrouter_api import api_key_from_env, fetch_rankings
 
     first = parse_day(start)

@@ -5,18 +5,18 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from tokenstat import api
 from tokenstat.cli.app import CSV_OPTION, JSON_OPTION, command, out, state
 from tokenstat.errors import QueryError
 from tokenstat.periods import parse_day
-from tokenstat.prices import cost as cost_module
-from tokenstat.prices.table import cheapest, parse_mix, price_table, split_models
-from tokenstat.prices.whatif import whatif_report
 from tokenstat.render import price_tables
 from tokenstat.render.formats import to_csv, to_json
+
+if TYPE_CHECKING:
+    from tokenstat.prices import cost as cost_module
 
 PRICE_FILE_HELP = (
     "Your price file (YAML or CSV: negotiated rates, private models); it wins over every "
@@ -91,6 +91,9 @@ def prices(
     as_csv: bool = CSV_OPTION,
 ) -> None:
     """Price table: input, output and cache-read prices per million tokens, against a baseline."""
+    from tokenstat import api
+    from tokenstat.prices.table import parse_mix, price_table, split_models
+
     day = _day(as_of) or datetime.now(UTC).date()
     names = [name for text in models or [] for name in split_models(text)]
     ledger = _ledger_or_none()
@@ -146,6 +149,9 @@ def cost(
     as_csv: bool = CSV_OPTION,
 ) -> None:
     """Cost of what is in the ledger, by period and group, with the unpriced share."""
+    from tokenstat import api
+    from tokenstat.prices import cost as cost_module
+
     part = cost_module.Slice.parse(_day(since), _day(until), where)
     with state.ledger(read_only=True) as ledger:
         inputs = api.cost_inputs(ledger, state.catalog(), price_file)
@@ -197,6 +203,11 @@ def whatif(
     as_csv: bool = CSV_OPTION,
 ) -> None:
     """Price a slice of the ledger on other models: same tokens, each model's prices."""
+    from tokenstat import api
+    from tokenstat.prices import cost as cost_module
+    from tokenstat.prices.table import cheapest, parse_mix, split_models
+    from tokenstat.prices.whatif import whatif_report
+
     names = [name for text in on or [] for name in split_models(text)]
     if not names and not cheapest_n:
         raise QueryError("name candidates with --on a,b or ask for --cheapest N")

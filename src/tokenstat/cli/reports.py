@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import typer
 
-from tokenstat import api
 from tokenstat.cli.app import CSV_OPTION, JSON_OPTION, command, emit, state
-from tokenstat.metrics import reports
-from tokenstat.metrics.reports import Selection
 from tokenstat.periods import parse_day
 from tokenstat.render import tables
+
+if TYPE_CHECKING:
+    from tokenstat.metrics import reports
+    from tokenstat.metrics.reports import Selection
 
 BY_HELP = (
     "Group by: model, author, origin, open_weights, provider, source, app, user, project, session."
@@ -31,10 +33,14 @@ def _at(value: str | None) -> date | None:
 
 
 def _selection(tokens: str, source: list[str] | None, metric: str = "tokens") -> Selection:
+    from tokenstat.metrics.reports import Selection
+
     return Selection(kind=tokens, sources=tuple(source or ()), metric=metric)
 
 
 def _dataset(ledger, metric: str, cost_mode: str) -> reports.Dataset:
+    from tokenstat import api
+
     if metric == "cost":
         return api.cost_dataset(ledger, state.catalog(), cost_mode)
     return api.dataset(ledger, state.catalog())
@@ -53,6 +59,8 @@ def summary(
     as_csv: bool = CSV_OPTION,
 ) -> None:
     """Executive summary of one period: tokens, growth, share, shift, rank, leader streak."""
+    from tokenstat.metrics import reports
+
     with state.ledger(read_only=True) as ledger:
         ds = _dataset(ledger, metric, cost_mode)
         report = reports.summary(
@@ -75,6 +83,8 @@ def top(
     as_csv: bool = CSV_OPTION,
 ) -> None:
     """The largest models (or other groups) of one period, with growth and rank change."""
+    from tokenstat.metrics import reports
+
     with state.ledger(read_only=True) as ledger:
         ds = _dataset(ledger, metric, cost_mode)
         report = reports.top(
@@ -100,6 +110,9 @@ def trend(
     as_csv: bool = CSV_OPTION,
 ) -> None:
     """Tokens per period and group, with growth and share."""
+    from tokenstat import api
+    from tokenstat.metrics import reports
+
     with state.ledger(read_only=True) as ledger:
         ds = api.dataset(ledger, state.catalog())
         report = reports.trend(
@@ -121,6 +134,9 @@ def lead(
     as_csv: bool = CSV_OPTION,
 ) -> None:
     """Lead streak of A over B and the first crossover."""
+    from tokenstat import api
+    from tokenstat.metrics import reports
+
     with state.ledger(read_only=True) as ledger:
         ds = api.dataset(ledger, state.catalog())
         report = reports.lead(

@@ -6,11 +6,8 @@ from pathlib import Path
 
 import typer
 
-from tokenstat import api
-from tokenstat.claims import Sources, load_claims, verify
 from tokenstat.cli.app import CSV_OPTION, JSON_OPTION, command, emit, state
 from tokenstat.errors import LedgerError
-from tokenstat.ledger import Ledger
 from tokenstat.render import forecast_tables
 
 
@@ -24,6 +21,10 @@ def verify_command(
     as_csv: bool = CSV_OPTION,
 ) -> None:
     """Recompute each claim of a claims file and say whether it holds (exit 1 if one is wrong)."""
+    from tokenstat import api
+    from tokenstat.claims import Sources, load_claims, verify
+    from tokenstat.ledger import Ledger
+
     doc = load_claims(path)
     catalog = state.catalog()
     ledger: Ledger | None = None

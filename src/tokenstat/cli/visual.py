@@ -16,13 +16,10 @@ import typer
 from tokenstat.cli.app import command, err, state
 from tokenstat.cli.reports import AT_HELP, PERIOD_HELP, SOURCE_HELP, TOKENS_HELP, _at, _selection
 from tokenstat.errors import LedgerError, QueryError
-from tokenstat.ledger import default_ledger_path
-from tokenstat.metrics import reports
-from tokenstat.metrics.cube import UNRANKED
-from tokenstat.metrics.reports import Selection
 
 if TYPE_CHECKING:
     from tokenstat.market_report import Inputs
+    from tokenstat.metrics.reports import Selection
 
 CHART_HELP = (
     "trend (tokens per period as lines, crossover marked), share (100% stacked area), "
@@ -46,6 +43,8 @@ def _chart_spec(
 ) -> dict[str, Any]:
     from tokenstat import market_report
     from tokenstat.market_report import SectionUnavailable
+    from tokenstat.metrics import reports
+    from tokenstat.metrics.cube import UNRANKED
     from tokenstat.render import charts
 
     ds = inputs.ds
@@ -222,6 +221,7 @@ def serve(
     """Serve the dashboard (and its JSON API) on http://HOST:PORT/."""
     import uvicorn
 
+    from tokenstat.ledger import default_ledger_path
     from tokenstat.web.app import LOOPBACK_HOSTS, create_app
 
     path = Path(state.db) if state.db else default_ledger_path()

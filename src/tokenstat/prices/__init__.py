@@ -7,30 +7,7 @@
   ledger, and the user price file;
 - `tokenstat.prices.cost`, `tokenstat.prices.whatif`, `tokenstat.prices.table`: the cost of
   ledger rows (modes, unpriced rows, mismatches), what-if pricing, the price table.
+
+Import the modules themselves: this package loads nothing (genai-prices takes a while to
+load, and only commands that price need it).
 """
-
-from tokenstat.prices.schedule import (
-    DEFAULT_VARIANT,
-    PRICE_COLUMNS,
-    RESOLVED_SCHEMA,
-    SCHEDULE_SCHEMA,
-    build_schedule,
-    cost_expression,
-    match_model,
-    price_rows,
-    resolve_models,
-    schedule_memtable,
-)
-
-__all__ = [
-    "DEFAULT_VARIANT",
-    "PRICE_COLUMNS",
-    "RESOLVED_SCHEMA",
-    "SCHEDULE_SCHEMA",
-    "build_schedule",
-    "cost_expression",
-    "match_model",
-    "price_rows",
-    "resolve_models",
-    "schedule_memtable",
-]

@@ -179,7 +179,18 @@ def test_a_message_finished_in_a_later_import_replaces_its_partial_copy(tmp_path
         days = ledger.db.execute(
             "SELECT day, sum(output_tokens) FROM usage_daily GROUP BY day ORDER BY day"
         ).fetchall()
-    assert [(d.isoformat(), o) for d, o in days] == [("2026-02-03", 300), ("2026-02-04", 750)]
+        assert [(d.isoformat(), o) for d, o in days] == [
+            ("2026-02-03", 300),
+            ("2026-02-04", 750),
+        ]
+        # the rollup by row dimension moved the replaced copy the same way
+        for dim in ("session", "project"):
+            per_day = ledger.db.execute(
+                "SELECT day, sum(output_tokens) FROM usage_dims WHERE dim = ? "
+                "GROUP BY day ORDER BY day",
+                [dim],
+            ).fetchall()
+            assert per_day == days
 
 
 def test_a_failed_strict_import_keeps_the_stored_offsets(tree: Path, tmp_path: Path):

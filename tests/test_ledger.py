@@ -163,3 +163,87 @@ def test_gzip_and_parquet_inputs(tmp_path):
     assert [r[0] for r in rows] == ["moonshotai/kimi-k2.5", "z-ai/glm-5"]
     assert rows[0][2:] == (3, 4) and rows[1][2:] == (12, 0)
     assert str(rows[0][1]) == "2026-03-30"  # day 20542 since the epoch
+
+
+# ---- the rollup by row dimension --------------------------------------------------------
+OWN_ROWS = [
+    # event_id, ts, model, input, output, app, user, project, session
+    ("e1", "2026-03-30T10:00:00Z", "deepseek-chat", 100, 10, "bot", "ann", "p1", "s1"),
+    ("e2", "2026-03-30T23:59:59Z", "glm-5", 50, 5, "bot", "bob", "p1", "s2"),
+    ("e3", "2026-03-31T00:00:00Z", "glm-5", 7, 1, "ide", "ann", "", "s3"),
+    ("e4", "2026-03-31T08:00:00Z", "gpt-4o", 3, 2, "", "", "p2", ""),
+]
+
+
+def write_own_usage(path: Path, rows=OWN_ROWS) -> Path:
+    header = "event_id,ts,model,input_tokens,output_tokens,app,user,project,session"
+    return write_csv(path, [",".join(map(str, r)) for r in rows], header)
+
+
+def dims_state(ledger: Ledger) -> set[tuple]:
+    # partial aggregates: each import appends its own
+    rows = ledger.db.execute(
+        "SELECT day::VARCHAR, dim, key, sum(input_tokens), sum(output_tokens), sum(rows) "
+        "FROM usage_dims GROUP BY ALL"
+    ).fetchall()
+    return set(rows)
+
+
+def expected_dims(rows=OWN_ROWS) -> set[tuple]:
+    """By hand: per (UTC day, dimension, value) the input, output and row count."""
+    sums: dict[tuple, list[int]] = {}
+    for _, ts, _, i, o, *values in rows:
+        for dim, value in zip(("app", "user", "project", "session"), values, strict=True):
+            cell = sums.setdefault((ts[:10], dim, value or None), [0, 0, 0])
+            cell[0] += i
+            cell[1] += o
+            cell[2] += 1
+    return {(*k, *v) for k, v in sums.items()}
+
+
+def test_the_dimension_rollup_sums_every_row_dimension(tmp_path):
+    f = write_own_usage(tmp_path / "own.csv")
+    with api.open_ledger(tmp_path / "l.duckdb") as ledger:
+        api.import_path(ledger, "csv", [f], options={"mapping": {}})
+        assert dims_state(ledger) == expected_dims()
+        # an overlapping import adds only its new row to the rollup
+        extra = ("e5", "2026-03-31T09:00:00Z", "glm-5", 1, 1, "ide", "cy", "p2", "s3")
+        g = write_own_usage(tmp_path / "more.csv", [*OWN_ROWS[2:], extra])
+        assert api.import_path(ledger, "csv", [g], options={"mapping": {}}).rows_new == 1
+        assert dims_state(ledger) == expected_dims([*OWN_ROWS, extra])
+
+
+def test_the_migration_fills_the_dimension_rollup_of_an_older_ledger(tmp_path):
+    db = tmp_path / "l.duckdb"
+    with api.open_ledger(db) as ledger:
+        api.import_path(ledger, "csv", [write_own_usage(tmp_path / "own.csv")], options={})
+        # the ledger as it was before the step: no rollup by dimension
+        ledger.db.execute("DROP TABLE usage_dims")
+        ledger.db.execute("DELETE FROM migrations WHERE name = '004_dimension_rollup'")
+    with api.open_ledger(db) as ledger:
+        assert dims_state(ledger) == expected_dims()
+
+
+def test_reports_by_a_row_dimension_read_the_rollup_and_agree_with_the_rows(tmp_path):
+    from dataclasses import replace
+
+    from tokenstat.metrics import reports
+
+    f = write_own_usage(tmp_path / "own.csv")
+    with api.open_ledger(tmp_path / "l.duckdb") as ledger:
+        api.import_path(ledger, "csv", [f], options={"mapping": {}})
+        ds = api.dataset(ledger)
+        raw = replace(ds, dims=None)
+        for by in ("app", "user", "project", "session"):
+            for grain in ("day", "week"):
+                assert reports.summary(ds, by=by, grain=grain) == reports.summary(
+                    raw, by=by, grain=grain
+                )
+                assert reports.top(ds, by=by, grain=grain) == reports.top(raw, by=by, grain=grain)
+        users = reports.summary(ds, by="user", grain="week")
+    # by hand: ann 100+10 + 7+1, bob 50+5, no user 3+2
+    assert {g["key"]: g["tokens"] for g in users["groups"]} == {
+        "ann": 118,
+        "bob": 55,
+        "(none)": 5,
+    }

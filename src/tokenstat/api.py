@@ -42,6 +42,7 @@ def dataset(ledger: Ledger, catalog: Catalog | None = None) -> Dataset:
         usage=ledger.usage(),
         attributed=attributed,
         sources=ledger.sources(),
+        dims=ledger.dims(),
     )
 
 

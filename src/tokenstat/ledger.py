@@ -7,8 +7,10 @@ Tables (all created by the migrations below):
   so the table stays roughly ordered by time and DuckDB's zone maps prune on ``day``.
 - ``usage_daily``: partial daily aggregates by (day, source, model, provider), appended by
   every import for its new rows. Reports on model, author, origin, open weights and
-  provider read this table (a few hundred thousand rows for a year of 100M requests);
-  reports on app, user, project or session read ``usage``.
+  provider read this table (a few hundred thousand rows for a year of 100M requests).
+- ``usage_dims``: the same partial daily aggregates by (day, source, dimension, key) for
+  the dimensions of the raw rows (app, user, project, session; ``dim`` names it, ``key``
+  holds its value), appended by every import: what reports on those read.
 - ``imports``, ``import_files``, ``quarantine``, ``source_meta``, ``model_attributions``:
   what was imported when, which files (by content hash), bad records with the reason,
   as-of dates of sources, and author/country given by the data itself.
@@ -48,7 +50,7 @@ import pyarrow.compute as pc
 
 from tokenstat.errors import LedgerError
 from tokenstat.incremental import FileOffset
-from tokenstat.schema import TOKEN_COLUMNS, USAGE_SCHEMA
+from tokenstat.schema import ROW_DIMENSIONS, TOKEN_COLUMNS, USAGE_SCHEMA
 from tokenstat.sources.base import BadRecord
 
 DB_ENV = "TOKENSTAT_DB"
@@ -157,10 +159,47 @@ def _m003_price_points(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+# The DuckDB GROUPING() value of each row dimension's grouping set in `usage_dims`'s
+# query (a bit set for each of the others).
+_DIM_OF_GROUPING = {
+    sum(1 << (len(ROW_DIMENSIONS) - 1 - j) for j in range(len(ROW_DIMENSIONS)) if j != i): dim
+    for i, dim in enumerate(ROW_DIMENSIONS)
+}
+_TOKEN_SUMS_SQL = ", ".join(f"sum({c}) AS {c}" for c in TOKEN_COLUMNS)
+_ROLLUP_SUMS_SQL = (
+    f"{_TOKEN_SUMS_SQL}, sum(requests) AS requests, sum(cost_reported) AS cost_reported, "
+    "count(cost_reported) AS cost_reported_rows, count(*) AS rows"
+)
+
+
+def _dims_rollup_sql(where: str) -> str:
+    """INSERT into ``usage_dims`` the sums of the ``usage`` rows matching ``where``: one
+    scan, one grouping set per row dimension."""
+    quoted = ", ".join(f'"{d}"' for d in ROW_DIMENSIONS)
+    dim = " ".join(f"WHEN {g} THEN '{d}'" for g, d in _DIM_OF_GROUPING.items())
+    sets = ", ".join(f'(day, source, "{d}")' for d in ROW_DIMENSIONS)
+    return f"""INSERT INTO usage_dims
+        SELECT day, source, CASE grouping({quoted}) {dim} END, coalesce({quoted}),
+               {_ROLLUP_SUMS_SQL}
+        FROM usage WHERE {where} GROUP BY GROUPING SETS ({sets})"""
+
+
+def _m004_dimension_rollup(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute(
+        """CREATE TABLE usage_dims (
+            day DATE NOT NULL, source VARCHAR NOT NULL, dim VARCHAR NOT NULL, key VARCHAR,
+            input_tokens BIGINT, cache_read_tokens BIGINT, cache_write_tokens BIGINT,
+            output_tokens BIGINT, reasoning_tokens BIGINT, requests BIGINT,
+            cost_reported DOUBLE, cost_reported_rows BIGINT, rows BIGINT)"""
+    )
+    db.execute(_dims_rollup_sql("true"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("001_core_tables", _m001_core),
     ("002_file_offsets", _m002_file_offsets),
     ("003_price_points", _m003_price_points),
+    ("004_dimension_rollup", _m004_dimension_rollup),
 ]
 
 # A value fixed by DuckDB's hash function: if a DuckDB upgrade changes the function,
@@ -445,15 +484,15 @@ class Ledger:
         return rows_new, appended - rows_new, first_day, last_day
 
     def _insert_rollup(self, where: str, params: list) -> None:
-        """Append daily partial aggregates of the ``usage`` rows matching ``where``."""
-        sums = ", ".join(f"sum({c})" for c in TOKEN_COLUMNS)
+        """Append daily partial aggregates of the ``usage`` rows matching ``where`` to
+        both rollups."""
         self.db.execute(
             f"""INSERT INTO usage_daily
-                SELECT day, source, model, provider, {sums}, sum(requests),
-                       sum(cost_reported), count(cost_reported), count(*)
+                SELECT day, source, model, provider, {_ROLLUP_SUMS_SQL}
                 FROM usage WHERE {where} GROUP BY ALL""",
             params,
         )
+        self.db.execute(_dims_rollup_sql(where), params)
 
     def stage_import(self) -> str:
         """Create the (temporary) table `keep_largest` reads an import's rows from."""
@@ -520,7 +559,8 @@ class Ledger:
         ).fetchone()[0]
         self.db.execute(f"DROP TABLE {staged}")
         for source, day in stale:
-            self.db.execute("DELETE FROM usage_daily WHERE source = ? AND day = ?", [source, day])
+            for rollup in ("usage_daily", "usage_dims"):
+                self.db.execute(f"DELETE FROM {rollup} WHERE source = ? AND day = ?", [source, day])
             self._insert_rollup("source = ? AND day = ? AND import_id <> ?", [source, day, imp])
         return appended - kept, replaced
 
@@ -619,6 +659,10 @@ class Ledger:
 
     def usage(self) -> ibis.Table:
         return self.con.table("usage")
+
+    def dims(self) -> ibis.Table:
+        """Ibis table of the rollup by row dimension (day, source, dim, key, sums, ...)."""
+        return self.con.table("usage_dims")
 
     def row_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM usage").fetchone()[0]

@@ -112,7 +112,7 @@ class Inputs:
         rollup, and of the raw rows when ``usage`` is given."""
         changes: dict[str, Any] = {"daily": ibis.memtable(daily)}
         if usage is not None:
-            changes["usage"] = ibis.memtable(usage)
+            changes.update(usage=ibis.memtable(usage), dims=None)
         return Inputs(dataclasses.replace(self.ds, **changes), self.ledger, self.catalog)
 
     def need_ledger(self, what: str) -> tuple[Ledger, Catalog]:

@@ -44,6 +44,8 @@ TOKEN_COLUMNS = (
     "reasoning_tokens",
 )
 DIMENSION_COLUMNS = ("provider", "app", "user", "project", "session")
+# Dimensions only the raw rows hold (not the model's): the ledger rolls them up apart.
+ROW_DIMENSIONS = ("app", "user", "project", "session")
 
 # Token kinds a report can count; "total" is input + output (cache and reasoning are
 # subsets of those and never added twice).

@@ -13,11 +13,10 @@ import ibis.expr.types as ir
 
 from tokenstat.catalog import Catalog
 from tokenstat.errors import QueryError
-from tokenstat.schema import TOKEN_KINDS
+from tokenstat.schema import ROW_DIMENSIONS, TOKEN_KINDS
 
 MODEL_DIMENSIONS = ("model", "author", "origin", "open_weights")
 ROLLUP_DIMENSIONS = (*MODEL_DIMENSIONS, "provider", "source")
-ROW_DIMENSIONS = ("app", "user", "project", "session")
 DIMENSIONS = (*ROLLUP_DIMENSIONS, *ROW_DIMENSIONS)
 NO_VALUE = "(none)"
 

@@ -21,7 +21,7 @@ from tokenstat.periods import as_date, check_grain, period_end, period_start, sh
 
 @dataclass
 class Dataset:
-    """What reports read: the daily rollup, raw rows, and the model attribution table."""
+    """What reports read: the rollups, raw rows, and the model attribution table."""
 
     daily: ir.Table
     usage: ir.Table
@@ -31,9 +31,18 @@ class Dataset:
     # see tokenstat.prices.cost.costed
     costed: ir.Table | None = None
     cost_mode: str | None = None
+    # the ledger's rollup by row dimension (`Ledger.dims`); None: those read ``usage``
+    dims: ir.Table | None = None
 
     def rows(self, by: str) -> ir.Table:
-        return self.usage if by in ROW_DIMENSIONS else self.daily
+        """The rows a report by ``by`` reads: the daily rollup, the rollup by row
+        dimension (as rows with a column ``by``), or the raw rows."""
+        if by not in ROW_DIMENSIONS:
+            return self.daily
+        if self.dims is None:
+            return self.usage
+        t = self.dims.filter(self.dims.dim == by)
+        return t.rename({by: "key"}).drop("dim")
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ class ReportService:
             usage = self._rollup(
                 state,
                 (grain, by),
-                lambda: market_report.rollup(inputs.ds.usage, grain, ("source", "grain", by)),
+                lambda: market_report.rollup(inputs.ds.rows(by), grain, ("source", by)),
             )
         return inputs.rolled(daily, usage)
 

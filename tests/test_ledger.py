@@ -224,6 +224,19 @@ def test_the_migration_fills_the_dimension_rollup_of_an_older_ledger(tmp_path):
         assert dims_state(ledger) == expected_dims()
 
 
+def test_reading_a_ledger_of_an_older_version_migrates_it_first(tmp_path):
+    db = tmp_path / "l.duckdb"
+    with api.open_ledger(db) as ledger:
+        api.import_path(ledger, "csv", [write_own_usage(tmp_path / "own.csv")], options={})
+        ledger.db.execute("DROP TABLE usage_dims")
+        ledger.db.execute("DELETE FROM migrations WHERE name = '004_dimension_rollup'")
+    # what every report command does: open read-only
+    with api.open_ledger(db, read_only=True) as ledger:
+        assert ledger.applied_migrations() == [name for name, _ in MIGRATIONS]
+        assert dims_state(ledger) == expected_dims()
+        assert api.summary(ledger, by="app", grain="day")["total"]["tokens"] == 7 + 1 + 3 + 2
+
+
 def test_reports_by_a_row_dimension_read_the_rollup_and_agree_with_the_rows(tmp_path):
     from dataclasses import replace
 

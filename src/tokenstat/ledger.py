@@ -256,6 +256,11 @@ class Ledger:
         ledger.db.execute(f"SET memory_limit = '{os.environ.get(MEMORY_ENV, '3GB')}'")
         if not read_only:
             ledger._migrate()
+        elif ledger._pending_migrations():
+            # a ledger written by an older version: bring it up to date once, then read
+            ledger.close()
+            cls.open(target).close()
+            return cls.open(target, read_only=True)
         return ledger
 
     def close(self) -> None:
@@ -281,6 +286,13 @@ class Ledger:
                 step(self.db)
                 self.db.execute("INSERT INTO migrations VALUES (?, now())", [name])
         self._check_event_keys()
+
+    def _pending_migrations(self) -> list[str]:
+        found = self.db.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'migrations'"
+        ).fetchone()[0]
+        done = set(self.applied_migrations()) if found else set()
+        return [name for name, _ in MIGRATIONS if name not in done]
 
     def applied_migrations(self) -> list[str]:
         return [

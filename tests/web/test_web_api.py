@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -153,3 +155,22 @@ def test_hostile_names_stay_text(hostile_db: Path):
     apps = client.get("/api/summary?by=app&at=2026-03-31").json()
     assert EVIL_APP in [g["key"] for g in apps["groups"]]  # JSON carries the string as data
     assert EVIL_MODEL not in client.get("/").text
+
+
+def test_a_starting_server_preloads_the_forecast_library(visual_db: Path):
+    # in a fresh interpreter: this one may have imported it for other tests
+    code = f"""
+import sys, time
+from fastapi.testclient import TestClient
+from tokenstat.web.app import create_app
+assert "statsforecast.models" not in sys.modules
+with TestClient(create_app({str(visual_db)!r})) as client:
+    deadline = time.monotonic() + 120
+    while "statsforecast.models" not in sys.modules and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.get("/api/meta").status_code == 200
+print("statsforecast.models" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True"]

@@ -149,6 +149,13 @@ def ets_missing() -> str | None:
     return None
 
 
+def preload() -> None:
+    """Import what ``ets`` uses now (statsforecast and statsmodels: about 2 s on a small
+    machine), for a long-running process whose first forecast should not wait for it."""
+    if ets_missing() is None:
+        import statsforecast.models  # noqa: F401
+
+
 def ets(values: Sequence[float], horizon: int, *, season: int = 1, **_: object) -> Forecast:
     """statsforecast AutoETS on log values (see the module docstring)."""
     missing = ets_missing()

@@ -26,7 +26,8 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import date
 from importlib import metadata, resources
@@ -331,6 +332,15 @@ def _version() -> str:
         return "dev"
 
 
+def _preload() -> None:
+    try:
+        from tokenstat.forecast.methods import preload
+
+        preload()
+    except Exception:  # only a head start: a forecast that needs it imports it itself
+        logging.getLogger(__name__).debug("preloading the forecast library failed", exc_info=True)
+
+
 def create_app(
     ledger_path: Path | str,
     *,
@@ -342,7 +352,15 @@ def create_app(
     request). ``allowed_hosts``: Host headers to accept (None: any); `tokenstat serve`
     passes the loopback names when bound to loopback, against DNS rebinding."""
     service = ReportService(Path(ledger_path), catalog or load_catalog(catalog_file))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # the forecast library takes seconds to import: do it while the first pages load
+        threading.Thread(target=_preload, name="tokenstat-preload", daemon=True).start()
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="tokenstat",
         version=_version(),
         docs_url=None,  # the interactive docs load scripts from a CDN

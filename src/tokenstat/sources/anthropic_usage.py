@@ -43,7 +43,7 @@ import pyarrow as pa
 from tokenstat.errors import ImportFormatError
 from tokenstat.schema import normalize_anthropic_input
 from tokenstat.sources.base import ReadContext, Source, make_event_id
-from tokenstat.sources.jsonio import JsonLayout, iter_json_records, type_name
+from tokenstat.sources.jsonio import bucket_layout, iter_json_records, type_name
 from tokenstat.sources.records import (
     count,
     first_present,
@@ -66,24 +66,7 @@ GROUP_KEYS = (
 )
 
 
-def _results_of(bucket: Any) -> list[tuple[Any, Any, Any]]:
-    """(result, starting_at, ending_at) for each result of one bucket."""
-    if not isinstance(bucket, dict):
-        raise ImportFormatError(f"a bucket should be an object, not {type_name(bucket)}")
-    results = bucket.get("results", [])
-    if not isinstance(results, list):
-        raise ImportFormatError(
-            f"results should be a list, not {type_name(results)}", field="results"
-        )
-    return [(r, bucket.get("starting_at"), bucket.get("ending_at")) for r in results]
-
-
-LAYOUT = JsonLayout(
-    unit_path="data.item",
-    is_record=lambda value: False,
-    records_of=_results_of,
-    body_name="a messages usage report page",
-)
+LAYOUT = bucket_layout("a messages usage report page", "starting_at", "ending_at")
 
 
 class AnthropicUsageSource(Source):

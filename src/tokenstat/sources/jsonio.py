@@ -17,7 +17,8 @@ them (``.gz`` accepted):
 
 An importer describes its format with a `JsonLayout`: where units sit inside a body
 (``unit_path``, an ``ijson`` prefix such as ``data.item``), which values are records
-themselves, and the records inside a unit.
+themselves, and the records inside a unit. `bucket_layout` is the layout of the
+time-bucketed pages of the provider usage APIs.
 """
 
 from __future__ import annotations
@@ -63,6 +64,34 @@ class JsonLayout:
     is_record: Callable[[Any], bool]
     records_of: Callable[[Any], Iterable[Any]] = lambda unit: (unit,)
     body_name: str = "a response body"
+
+
+def bucket_layout(
+    body_name: str, start: str, end: str, results: tuple[str, ...] = ("results",)
+) -> JsonLayout:
+    """The layout of usage report pages ``{"data": [bucket, ...]}`` (Anthropic's and
+    OpenAI's organization usage APIs): a bucket holds its time bounds under ``start`` and
+    ``end`` and a list of results under the first of the ``results`` keys it has (under
+    none: no results). Each record is ``(result, bucket start, bucket end)``.
+    """
+
+    def results_of(bucket: Any) -> list[tuple[Any, Any, Any]]:
+        if not isinstance(bucket, dict):
+            raise ImportFormatError(f"a bucket should be an object, not {type_name(bucket)}")
+        key = next((k for k in results if k in bucket), None)
+        items = [] if key is None else bucket[key]
+        if not isinstance(items, list):
+            raise ImportFormatError(
+                f"{results[0]} should be a list, not {type_name(items)}", field=results[0]
+            )
+        return [(r, bucket.get(start), bucket.get(end)) for r in items]
+
+    return JsonLayout(
+        unit_path="data.item",
+        is_record=lambda value: False,
+        records_of=results_of,
+        body_name=body_name,
+    )
 
 
 @dataclass

@@ -41,7 +41,7 @@ import pyarrow as pa
 
 from tokenstat.errors import ImportFormatError
 from tokenstat.sources.base import ReadContext, Source, make_event_id
-from tokenstat.sources.jsonio import JsonLayout, iter_json_records, type_name
+from tokenstat.sources.jsonio import bucket_layout, iter_json_records, type_name
 from tokenstat.sources.records import (
     count,
     model_name,
@@ -54,23 +54,8 @@ from tokenstat.sources.records import (
 SOURCE_NAME = "openai-usage"
 
 
-def _results_of(bucket: Any) -> list[tuple[Any, Any, Any]]:
-    """(result, bucket start, bucket end) for each result of one bucket."""
-    if not isinstance(bucket, dict):
-        raise ImportFormatError(f"a bucket should be an object, not {type_name(bucket)}")
-    results = bucket.get("results", bucket.get("result", []))
-    if not isinstance(results, list):
-        raise ImportFormatError(
-            f"results should be a list, not {type_name(results)}", field="results"
-        )
-    return [(r, bucket.get("start_time"), bucket.get("end_time")) for r in results]
-
-
-LAYOUT = JsonLayout(
-    unit_path="data.item",
-    is_record=lambda value: False,
-    records_of=_results_of,
-    body_name="an organization usage page",
+LAYOUT = bucket_layout(
+    "an organization usage page", "start_time", "end_time", ("results", "result")
 )
 
 

@@ -50,11 +50,11 @@ import pyarrow as pa
 
 from tokenstat.errors import ImportFormatError
 from tokenstat.sources.base import ReadContext, Source, make_event_id
-from tokenstat.sources.jsonio import JsonLayout, iter_json_records, starts_like_json, type_name
+from tokenstat.sources.jsonio import JsonLayout, type_name
 from tokenstat.sources.records import (
     count,
-    csv_records,
     first_present,
+    json_or_csv_records,
     lookup,
     model_name,
     money,
@@ -90,10 +90,7 @@ class LiteLLMSource(Source):
         return b'"request_id"' in head and b'"spend"' in head and b'"call_type"' in head
 
     def read(self, path: Path, ctx: ReadContext) -> Iterator[pa.RecordBatch]:
-        if starts_like_json(path):
-            records = iter_json_records(path, ctx, LAYOUT)
-        else:
-            records = csv_records(path, ctx)
+        records = json_or_csv_records(path, ctx, LAYOUT)
         yield from rows_from_records(SOURCE_NAME, records, convert, ctx)
 
 

@@ -52,11 +52,11 @@ import pyarrow as pa
 
 from tokenstat.errors import ImportFormatError
 from tokenstat.sources.base import ReadContext, Source, make_event_id
-from tokenstat.sources.jsonio import JsonLayout, iter_json_records, starts_like_json
+from tokenstat.sources.jsonio import JsonLayout
 from tokenstat.sources.records import (
     count,
-    csv_records,
     first_present,
+    json_or_csv_records,
     lookup,
     model_name,
     money,
@@ -99,10 +99,7 @@ class OpenRouterGenerationsSource(Source):
         )
 
     def read(self, path: Path, ctx: ReadContext) -> Iterator[pa.RecordBatch]:
-        if starts_like_json(path):
-            records = iter_json_records(path, ctx, LAYOUT)
-        else:
-            records = csv_records(path, ctx)
+        records = json_or_csv_records(path, ctx, LAYOUT)
         yield from rows_from_records(SOURCE_NAME, records, convert, ctx)
 
 

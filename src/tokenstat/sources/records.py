@@ -17,7 +17,14 @@ import pyarrow as pa
 
 from tokenstat.errors import ImportFormatError
 from tokenstat.sources.base import ReadContext, RowBuilder, parse_timestamp, parse_token_count
-from tokenstat.sources.jsonio import JsonRecord, dump, type_name
+from tokenstat.sources.jsonio import (
+    JsonLayout,
+    JsonRecord,
+    dump,
+    iter_json_records,
+    starts_like_json,
+    type_name,
+)
 from tokenstat.sources.tabular import header_of, read_chunks
 
 _MISSING = object()
@@ -169,3 +176,10 @@ def csv_records(path: Path, ctx: ReadContext) -> Iterator[JsonRecord]:
     for chunk in read_chunks(path, ctx, names):
         for index, row in enumerate(chunk.table.to_pylist()):
             yield JsonRecord(row, chunk.location(path, index))
+
+
+def json_or_csv_records(path: Path, ctx: ReadContext, layout: JsonLayout) -> Iterator[JsonRecord]:
+    """The records of a file that is JSON (read through ``layout``) or else CSV."""
+    if starts_like_json(path):
+        return iter_json_records(path, ctx, layout)
+    return csv_records(path, ctx)

@@ -17,8 +17,9 @@ them (``.gz`` accepted):
 
 An importer describes its format with a `JsonLayout`: where units sit inside a body
 (``unit_path``, an ``ijson`` prefix such as ``data.item``), which values are records
-themselves, and the records inside a unit. `bucket_layout` is the layout of the
-time-bucketed pages of the provider usage APIs.
+themselves, and the records inside a unit. `bare_record` tells records from bodies for
+formats that write them either way; `bucket_layout` is the layout of the time-bucketed
+pages of the provider usage APIs.
 """
 
 from __future__ import annotations
@@ -64,6 +65,17 @@ class JsonLayout:
     is_record: Callable[[Any], bool]
     records_of: Callable[[Any], Iterable[Any]] = lambda unit: (unit,)
     body_name: str = "a response body"
+
+
+def bare_record(*keys: str) -> Callable[[Any], bool]:
+    """An ``is_record`` for formats whose records come in ``{"data": ...}`` bodies or bare:
+    a value is a record when it is an object that has one of ``keys`` and no ``data``
+    key."""
+
+    def is_record(value: Any) -> bool:
+        return isinstance(value, dict) and "data" not in value and any(k in value for k in keys)
+
+    return is_record
 
 
 def bucket_layout(

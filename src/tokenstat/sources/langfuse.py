@@ -52,7 +52,7 @@ import pyarrow as pa
 
 from tokenstat.errors import ImportFormatError
 from tokenstat.sources.base import ReadContext, Source, make_event_id
-from tokenstat.sources.jsonio import JsonLayout, iter_json_records, type_name
+from tokenstat.sources.jsonio import JsonLayout, bare_record, iter_json_records, type_name
 from tokenstat.sources.records import (
     count,
     first_present,
@@ -66,12 +66,10 @@ from tokenstat.sources.records import (
 SOURCE_NAME = "langfuse"
 
 
-def _is_record(value: Any) -> bool:
-    return isinstance(value, dict) and "data" not in value and "startTime" in value
-
-
 LAYOUT = JsonLayout(
-    unit_path="data.item", is_record=_is_record, body_name="a Langfuse observations page"
+    unit_path="data.item",
+    is_record=bare_record("startTime"),
+    body_name="a Langfuse observations page",
 )
 
 

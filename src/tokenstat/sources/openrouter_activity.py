@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from tokenstat.errors import ImportFormatError
 from tokenstat.sources.base import ReadContext, Source, make_event_id
-from tokenstat.sources.jsonio import JsonLayout, iter_json_records
+from tokenstat.sources.jsonio import JsonLayout, bare_record, iter_json_records
 from tokenstat.sources.records import (
     count,
     first_present,
@@ -53,12 +53,10 @@ from tokenstat.sources.records import (
 SOURCE_NAME = "openrouter-activity"
 
 
-def _is_record(value: Any) -> bool:
-    return isinstance(value, dict) and "data" not in value and "date" in value
-
-
 LAYOUT = JsonLayout(
-    unit_path="data.item", is_record=_is_record, body_name="a /api/v1/activity response body"
+    unit_path="data.item",
+    is_record=bare_record("date"),
+    body_name="a /api/v1/activity response body",
 )
 
 

@@ -52,7 +52,7 @@ import pyarrow as pa
 
 from tokenstat.errors import ImportFormatError
 from tokenstat.sources.base import ReadContext, Source, make_event_id
-from tokenstat.sources.jsonio import JsonLayout
+from tokenstat.sources.jsonio import JsonLayout, bare_record
 from tokenstat.sources.records import (
     count,
     first_present,
@@ -69,12 +69,10 @@ from tokenstat.sources.records import (
 SOURCE_NAME = "openrouter-generations"
 
 
-def _is_record(value: Any) -> bool:
-    return isinstance(value, dict) and "data" not in value and ("id" in value or "model" in value)
-
-
 LAYOUT = JsonLayout(
-    unit_path="data", is_record=_is_record, body_name="a /api/v1/generation response body"
+    unit_path="data",
+    is_record=bare_record("id", "model"),
+    body_name="a /api/v1/generation response body",
 )
 
 

@@ -10,9 +10,9 @@ Two representative importers, each on a file generated in a temporary directory:
 Each import runs through the CLI (``tokenstat --db ... import ...``) in its own process;
 its peak resident set size is read from ``resource.getrusage(RUSAGE_CHILDREN)`` by a small
 wrapper process that runs nothing else. The ledger is a fresh DuckDB file per case.
-DuckDB keeps written blocks in memory up to its memory limit (the ledger sets 3 GB unless
-``TOKENSTAT_MEMORY_LIMIT`` says otherwise) and spills beyond it, so the run gives the
-ledger 512 MB (``--ledger-memory``): what the import needs, not what a cache may take.
+DuckDB keeps written blocks in memory up to its memory limit (the ledger's default,
+512MB, unless ``TOKENSTAT_MEMORY_LIMIT`` or ``--ledger-memory`` says otherwise) and spills
+beyond it.
 The run fails (exit 1) when an import peaks at 1 GiB or more.
 
 Usage::
@@ -175,7 +175,7 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="generate into (and keep) this directory")
     parser.add_argument("--only", choices=("otlp", "csv"), help="run one case only")
     parser.add_argument(
-        "--ledger-memory", default="512MB", help="DuckDB memory limit (TOKENSTAT_MEMORY_LIMIT)"
+        "--ledger-memory", help="the ledger's DuckDB memory limit (default: its own)"
     )
     opts = parser.parse_args()
 
@@ -185,7 +185,9 @@ def main() -> int:
         work.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if k != "TOKENSTAT_DB"}
         env.setdefault("TOKENSTAT_CATALOG", str(work / "no-user-catalog.yaml"))
-        env["TOKENSTAT_MEMORY_LIMIT"] = opts.ledger_memory
+        env.pop("TOKENSTAT_MEMORY_LIMIT", None)
+        if opts.ledger_memory:
+            env["TOKENSTAT_MEMORY_LIMIT"] = opts.ledger_memory
         cases = []
         if opts.only in (None, "otlp"):
             cases.append(("otlp", work / "traces.jsonl", write_otlp, []))
@@ -217,8 +219,8 @@ def main() -> int:
             ledger.unlink(missing_ok=True)
 
     print(
-        f"ledger memory limit {opts.ledger_memory}; Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs"
+        f"ledger memory limit {opts.ledger_memory or 'default'}; "
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs"
     )
     print(f"{'importer':<10}{'input':>10}{'time':>9}{'peak RSS':>11}  result")
     for name, nbytes, seconds, peak, ok, summary in results:

@@ -260,3 +260,72 @@ def test_reports_by_a_row_dimension_read_the_rollup_and_agree_with_the_rows(tmp_
         "bob": 55,
         "(none)": 5,
     }
+
+
+# ---- imports in steps: rows committed as they stream, published at the end -------------
+class LateExplodingSource(Source):
+    """Yields the file's rows as one batch, records how many rows the ledger had committed
+    by then (seen from another connection), then fails."""
+
+    name = "late-exploding"
+
+    def __init__(self, ledger: Ledger):
+        self.reader = ledger.db.cursor()
+        self.seen: list[int] = []
+
+    def read(self, path: Path, ctx: ReadContext):
+        from tokenstat.sources.market import MarketSource
+
+        yield pa.Table.from_batches(list(MarketSource().read(path, ctx))).combine_chunks()
+        self.seen.append(self.reader.execute("SELECT count(*) FROM usage").fetchone()[0])
+        raise RuntimeError("disk on fire")
+
+
+def test_rows_are_committed_as_they_stream_and_discarded_when_the_import_fails(
+    tmp_path, monkeypatch
+):
+    import tokenstat.ledger as ledger_module
+    from tokenstat.catalog import shipped_catalog
+    from tokenstat.importing import import_files
+
+    # statements of 1,000 rows (each one commits), as 983,040-row ones do at scale
+    monkeypatch.setattr(ledger_module, "ROW_GROUP_ROWS", 1_000)
+    monkeypatch.setattr(ledger_module, "APPEND_STATEMENT_ROWS", 1_000)
+    good = write_csv(tmp_path / "good.csv", ["2026-03-30,glm-5,1,1"])
+    # more rows than the pipeline gathers before it hands a batch on (BATCH_ROWS)
+    rows = [f"2026-04-01,model-{i},9,9" for i in range(70_000)]
+    more = write_csv(tmp_path / "more.csv", rows)
+    with api.open_ledger(tmp_path / "l.duckdb") as ledger:
+        api.import_path(ledger, "market", [good])
+        before = ledger_state(ledger)
+        source = LateExplodingSource(ledger)
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            import_files(ledger, source, [more], catalog=shipped_catalog())
+        # while it streamed, other connections saw the committed rows of the unfinished import
+        assert source.seen == [1 + 70_000]
+        assert ledger_state(ledger) == before
+        assert ledger.db.execute("SELECT count(*) FROM imports").fetchone() == (1,)
+        assert api.import_path(ledger, "market", [more]).rows_new == 70_000
+
+
+def test_an_import_that_died_is_discarded_when_the_ledger_opens(tmp_path):
+    db = tmp_path / "l.duckdb"
+    good = write_csv(tmp_path / "good.csv", ["2026-03-30,glm-5,1,1"])
+    with api.open_ledger(db) as ledger:
+        api.import_path(ledger, "market", [good])
+        before = ledger_state(ledger)
+        # what a process killed half way through an import leaves: rows of an unfinished import
+        with ledger.transaction():
+            import_id = ledger.begin_import("market")
+        ledger.db.execute(
+            "INSERT INTO usage SELECT * REPLACE (? AS import_id, event_id || '-x' AS event_id) "
+            "FROM usage",
+            [import_id],
+        )
+        assert ledger.row_count() == 2
+    for read_only in (True, False):
+        with api.open_ledger(db, read_only=read_only) as ledger:
+            assert ledger_state(ledger) == before
+            assert ledger.db.execute(
+                "SELECT count(*) FROM imports WHERE finished_at IS NULL"
+            ).fetchone() == (0,)

@@ -129,7 +129,8 @@ def import_files(
     options: dict | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Import ``paths`` with ``source`` into ``ledger`` as one transaction."""
+    """Import ``paths`` with ``source`` into ``ledger``: whole or not at all (see
+    `Ledger.importing`)."""
     progress = progress or Progress()
     collector = _Collector(strict=strict)
     ctx = ReadContext(
@@ -144,8 +145,7 @@ def import_files(
     new_files: list[tuple[str, str, int]] = []
     offsets: dict[str, FileOffset] = {}
     known = ledger.file_offsets(source.name) if source.incremental else {}
-    with ledger.transaction():
-        import_id = ledger.begin_import(source.name)
+    with ledger.importing(source.name) as import_id:
         staging = ledger.stage_import() if source.keep == "largest" else "usage"
         # Which files to read is decided first: while the batches stream into the ledger
         # (one statement, see Ledger.append_batches) its connection is busy.
@@ -198,20 +198,22 @@ def import_files(
         result.rows_read += ledger.append_batches(
             _combined(batches(), resolver), import_id, table=staging
         )
-        if source.keep == "largest":
-            dropped, result.rows_replaced = ledger.keep_largest(import_id)
-            result.rows_duplicate += dropped
-        ledger.save_file_offsets(source.name, import_id, offsets.values())
-        overrides = {resolver.resolve(raw): pair for raw, pair in ctx.model_overrides.items()}
-        new, dup, first, last = ledger.finish_import(
-            import_id,
-            rows_read=result.rows_read,
-            bad=collector.bad,
-            files=new_files,
-            source=source.name,
-            meta=ctx.meta,
-            model_overrides=overrides,
-        )
+        # the last step: duplicates, rollups, files, then the import is published
+        with ledger.transaction():
+            if source.keep == "largest":
+                dropped, result.rows_replaced = ledger.keep_largest(import_id)
+                result.rows_duplicate += dropped
+            ledger.save_file_offsets(source.name, import_id, offsets.values())
+            overrides = {resolver.resolve(raw): pair for raw, pair in ctx.model_overrides.items()}
+            new, dup, first, last = ledger.finish_import(
+                import_id,
+                rows_read=result.rows_read,
+                bad=collector.bad,
+                files=new_files,
+                source=source.name,
+                meta=ctx.meta,
+                model_overrides=overrides,
+            )
     result.import_id = import_id
     result.rows_new = new
     result.rows_duplicate += dup

@@ -353,9 +353,8 @@ class Ledger:
             raise
 
     def _unfinished_imports(self) -> int:
-        return self.db.execute("SELECT count(*) FROM imports WHERE finished_at IS NULL").fetchone()[
-            0
-        ]
+        query = "SELECT count(*) FROM imports WHERE finished_at IS NULL"
+        return self.db.execute(query).fetchone()[0]
 
     def _discard_unfinished_imports(self) -> None:
         if not self._unfinished_imports():
@@ -400,7 +399,8 @@ class Ledger:
         (in the thread that pulls) overlaps with storing the previous ones (in the others),
         and rows keep the order of the stream (the first copy of a repeated event is the
         one kept). One statement takes about `APPEND_STATEMENT_ROWS` rows: DuckDB holds the
-        Arrow memory of the strings a statement reads until the statement ends.
+        Arrow memory of the strings a statement reads until the statement ends. Outside a
+        transaction each statement commits (see `importing`).
         ``batches`` must not use this ledger's connection while it is consumed. An
         exception raised by ``batches`` is raised again as it was.
         """

@@ -109,7 +109,8 @@ class Inputs:
 
     def rolled(self, daily: pa.Table, usage: pa.Table | None = None) -> Inputs:
         """The same inputs reading per-period rollups (see `rollup`) instead of the daily
-        rollup, and of the raw rows when ``usage`` is given."""
+        rollup and, when ``usage`` is given, instead of the rows by a row dimension (app,
+        user, project or session: `Dataset.rows`)."""
         changes: dict[str, Any] = {"daily": ibis.memtable(daily)}
         if usage is not None:
             changes.update(usage=ibis.memtable(usage), dims=None)
@@ -124,8 +125,8 @@ class Inputs:
 def rollup(
     rows: ir.Table, grain: str, keys: tuple[str, ...] = ("source", "model", "provider")
 ) -> pa.Table:
-    """Ledger rows (the daily rollup, or raw rows with ``keys`` such as ``("source",
-    "grain", "app")``) summed per period of ``grain`` and ``keys``, each row dated by the
+    """Ledger rows (the daily rollup, or the rows by a row dimension with ``keys`` such as
+    ``("source", "app")``) summed per period of ``grain`` and ``keys``, each row dated by the
     last day it holds: every report of that grain reads the same totals from it, and the
     latest day with data is kept, from a few to many thousand times fewer rows.
 

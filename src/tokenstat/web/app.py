@@ -115,7 +115,8 @@ class ReportService:
     def _inputs(self, ledger: Ledger, grain: str | None, by: str | None) -> Inputs:
         """The ledger's inputs; for a grain coarser than a day, reading rollups summed per
         period (once per ledger state; reports of that grain give the same answers): of
-        the daily rollup, and of the raw rows for app, user, project and session."""
+        the daily rollup, and of the rollup by dimension for app, user, project and
+        session."""
         inputs = Inputs.of(ledger, self.catalog)
         if grain is None or grain == "day":
             return inputs

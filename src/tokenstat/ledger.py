@@ -164,11 +164,10 @@ def _m003_price_points(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-# The DuckDB GROUPING() value of each row dimension's grouping set in `usage_dims`'s
-# query (a bit set for each of the others).
+# The value DuckDB's GROUPING(app, user, project, session) takes in each row dimension's
+# grouping set of `usage_dims`'s query: a bit per column, set where the set leaves it out.
 _DIM_OF_GROUPING = {
-    sum(1 << (len(ROW_DIMENSIONS) - 1 - j) for j in range(len(ROW_DIMENSIONS)) if j != i): dim
-    for i, dim in enumerate(ROW_DIMENSIONS)
+    int("".join("0" if d == dim else "1" for d in ROW_DIMENSIONS), 2): dim for dim in ROW_DIMENSIONS
 }
 _TOKEN_SUMS_SQL = ", ".join(f"sum({c}) AS {c}" for c in TOKEN_COLUMNS)
 _ROLLUP_SUMS_SQL = (
@@ -350,6 +349,7 @@ class Ledger:
             yield import_id
         except BaseException:
             self._discard_unfinished_imports()
+            self.db.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
             raise
 
     def _unfinished_imports(self) -> int:

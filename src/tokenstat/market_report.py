@@ -88,7 +88,7 @@ DEFINITIONS = [
 ]
 
 
-class SectionUnavailable(LookupError, TokenstatError):
+class SectionUnavailable(TokenstatError, LookupError):
     """A report section cannot be produced (its feature is missing or has no data)."""
 
 

@@ -26,7 +26,7 @@ UNKNOWN = "unknown"
 OTHER_MODEL = "other"
 
 
-class CatalogError(ValueError, TokenstatError):
+class CatalogError(TokenstatError, ValueError):
     """A catalog file cannot be read."""
 
 

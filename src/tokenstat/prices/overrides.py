@@ -76,7 +76,7 @@ USER_POINTS_SCHEMA = pa.schema(
 )
 
 
-class PriceFileError(ValueError, TokenstatError):
+class PriceFileError(TokenstatError, ValueError):
     """The user price file cannot be read or has an invalid entry."""
 
 

@@ -36,7 +36,7 @@ KNOWN = (
 )
 
 
-class BadParameter(ValueError, TokenstatError):
+class BadParameter(TokenstatError, ValueError):
     """A query parameter the API cannot accept."""
 
 

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(VENV)/.run-deps: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test,spark,forecast]'
+	$(BIN)/python -m pip install -q -e '.[test,spark,forecast,capture]'
 	@# the browser test drives Debian's Chromium; install it when missing and we are root
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi
@@ -35,6 +35,12 @@ lint: $(VENV)/.test-deps
 bench: $(VENV)/.test-deps
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/bench_ledger.py
+
+# the importer fuzz suite with many more examples than CI runs (FUZZ_EXAMPLES per importer)
+FUZZ_EXAMPLES ?= 500
+fuzz: $(VENV)/.test-deps
+	TOKENSTAT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/sources/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

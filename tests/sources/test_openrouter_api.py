@@ -179,7 +179,9 @@ def assert_no_key(exc: BaseException) -> None:
 # -- date windows -----------------------------------------------------------------------
 
 
-def test_two_year_range_is_split_into_windows(server, fake_time, tmp_path):
+def test_two_year_range_is_split_into_windows(server, fake_time, tmp_path, monkeypatch):
+    # the served days run to 2026-12-31: let the plausible window reach past the real today
+    monkeypatch.setenv("TOKENSTAT_TIME_WINDOW", "..2027-12-31")
     bodies = fetch(server, fake_time, date(2025, 1, 1), date(2026, 12, 31))
 
     assert server.windows == [("2025-01-01", "2026-01-01"), ("2026-01-02", "2026-12-31")]

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tokenstat.sources.base import parse_timestamp
+from tokenstat.sources.limits import timestamps_in_window
 
 UTC_US = pa.timestamp("us", tz="UTC")
 # ISO 8601 date or date-time, optional fraction and zone: what Arrow's cast parses
@@ -33,21 +34,21 @@ def parse_timestamps(
 ) -> tuple[pa.Array, list[tuple[int, str]]]:
     """UTC microsecond timestamps and ``[(row, reason)]`` for values that are not times.
 
-    Accepts timestamps, dates, epoch numbers (seconds, milliseconds, microseconds or
+    Times outside the plausible window (`tokenstat.sources.limits.time_window`) are
+    reported too. Accepts timestamps, dates, epoch numbers (seconds, milliseconds, microseconds or
     nanoseconds, told apart by size) and ISO 8601 text with or without a fraction and a
     zone (``2026-03-01``, ``2026-03-01 10:00:00.040``, ``2026-03-01T10:00:00+02:00``);
     a time without a zone is taken as UTC.
     """
     array = _chunked(column)
-    if pa.types.is_timestamp(array.type):
-        values = (
-            pc.cast(array, UTC_US)
-            if array.type.tz
-            else pc.assume_timezone(pc.cast(array, pa.timestamp("us")), "UTC")
-        )
-    elif pa.types.is_date(array.type):
-        values = pc.assume_timezone(pc.cast(pc.cast(array, pa.date32()), pa.timestamp("us")), "UTC")
-    elif pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
+    if pa.types.is_timestamp(array.type) or pa.types.is_date(array.type):
+        # compared in the column's own unit: no value is too large to check
+        values, outside = timestamps_in_window(array)
+        missing = [
+            (i, f"missing {field}") for i in pc.indices_nonzero(pc.is_null(array)).to_pylist()
+        ]
+        return values, missing + outside
+    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
         values = _from_epoch(pc.cast(array, pa.float64()))
     elif pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         values = _from_text(pc.cast(array, pa.string()))
@@ -66,7 +67,8 @@ def parse_timestamps(
             problems.append((i, f"missing {field}"))
         else:
             problems.append((i, f"not a date or time: {raw!r}"))
-    return values, problems
+    values, outside = timestamps_in_window(values)
+    return values, problems + outside
 
 
 def _from_epoch(seconds_or_finer: pa.Array) -> pa.Array:

@@ -65,7 +65,14 @@ from tokenstat.sources.records import (
     text,
     timestamp,
 )
-from tokenstat.sources.tabular import Chunk, as_strings, as_token_counts, header_of, read_chunks
+from tokenstat.sources.tabular import (
+    Chunk,
+    as_strings,
+    as_token_counts,
+    header_of,
+    read_chunks,
+    row_values,
+)
 
 MAPPING_TARGETS: dict[str, str] = {
     "ts": "time of the request, or start of the aggregated period (required)",
@@ -419,8 +426,7 @@ def convert_chunk(
     keep = [True] * n
     for i, field_name, reason in sorted(problems, key=lambda p: p[0]):
         if keep[i]:
-            raw = {k: table[k][i].as_py() for k in table.column_names}
-            ctx.bad(chunk.location(path, i), field_name, reason, raw)
+            ctx.bad(chunk.location(path, i), field_name, reason, row_values(table, i))
         keep[i] = False
     return batch.filter(pa.array(keep))
 

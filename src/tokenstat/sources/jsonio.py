@@ -24,6 +24,7 @@ pages of the provider usage APIs.
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -39,6 +40,14 @@ except ImportError:  # pragma: no cover
 
 from tokenstat.errors import ImportFormatError
 from tokenstat.sources.base import ReadContext, open_binary, read_head
+from tokenstat.sources.limits import (
+    BOM,
+    MAX_RECORD_BYTES,
+    JsonGuard,
+    NestingTooDeep,
+    check_depth,
+    split_at_delimiter,
+)
 
 # A first line longer than this is not taken as JSON Lines (a minified document is
 # streamed instead of being read into memory as one line).
@@ -171,11 +180,30 @@ def iter_json_records(path: Path, ctx: ReadContext, layout: JsonLayout) -> Itera
     ``ctx.bad`` and reading goes on where it can."""
     with CountingReader(open_binary(path), ctx.on_progress) as handle:
         first = handle.readline(MAX_PROBE_LINE)
-        text = first.lstrip(b"\xef\xbb\xbf").strip()
-        if text.startswith(b"[") or (text.startswith(b"{") and not _is_json(text)):
+        text = first.removeprefix(BOM).strip()
+        if text.startswith(b"["):
             yield from _document(path, ctx, layout, first, handle)
+        elif text.startswith(b"{") and not _is_json(text):
+            # a document over several lines, or JSON Lines whose first line is damaged:
+            # the next lines tell (a damaged first line must not cost the whole file)
+            ahead = [first]
+            while (line := handle.readline(MAX_PROBE_LINE)) and not line.strip():
+                ahead.append(line)
+            ahead.append(line)
+            if _is_json_lines(text, line.strip()):
+                yield from _lines(path, ctx, layout, ahead, handle)
+            else:
+                yield from _document(path, ctx, layout, b"".join(ahead), handle)
         else:
-            yield from _lines(path, ctx, layout, first, handle)
+            yield from _lines(path, ctx, layout, [first], handle)
+
+
+def _is_json_lines(first: bytes, second: bytes) -> bool:
+    """Whether a file whose first line is not JSON by itself is JSON Lines: its second
+    line is a JSON object by itself and the first does not open a document (``{``,
+    ``{"data": [``)."""
+    opens = first.endswith((b"{", b"[", b","))
+    return not opens and second.startswith(b"{") and _is_json(second)
 
 
 def starts_like_json(path: Path) -> bool:
@@ -185,22 +213,43 @@ def starts_like_json(path: Path) -> bool:
 
 def _is_json(text: bytes) -> bool:
     try:
-        json.loads(text)
-    except ValueError:
+        check_depth(text)
+        _loads(text)
+    except (ValueError, NestingTooDeep):
         return False
     return True
 
 
 def _lines(
-    path: Path, ctx: ReadContext, layout: JsonLayout, first: bytes, handle: CountingReader
+    path: Path, ctx: ReadContext, layout: JsonLayout, ahead: list[bytes], handle: CountingReader
 ) -> Iterator[JsonRecord]:
+    """The records of JSON Lines: ``ahead`` are the lines read already, then ``handle``."""
     lineno = 0
-    line = first
+    pending = list(ahead)
+    line = pending.pop(0)
     while line:
         lineno += 1
-        if line.strip():
+        if len(line) > MAX_RECORD_BYTES:
+            size = len(line) + _skip_rest_of_line(handle, line)
+            ctx.bad(
+                f"{path}:{lineno}",
+                None,
+                f"line of {size} bytes is longer than the limit of {MAX_RECORD_BYTES} bytes",
+                line[:200].decode("utf-8", "replace"),
+            )
+        elif line.strip():
             yield from _line(path, ctx, layout, lineno, line)
-        line = handle.readline()
+        line = pending.pop(0) if pending else handle.readline(MAX_RECORD_BYTES + 1)
+
+
+def _skip_rest_of_line(handle: CountingReader, start: bytes) -> int:
+    """Read past the end of a line whose ``start`` was read; the bytes skipped."""
+    skipped = 0
+    piece = start
+    while piece and not piece.endswith(b"\n"):
+        piece = handle.readline(1 << 20)
+        skipped += len(piece)
+    return skipped
 
 
 def _line(
@@ -208,7 +257,11 @@ def _line(
 ) -> Iterator[JsonRecord]:
     where = f"{path}:{lineno}"
     try:
-        value = _loads(line.lstrip(b"\xef\xbb\xbf") if lineno == 1 else line)
+        check_depth(line)
+        value = _loads(line.removeprefix(BOM) if lineno == 1 else line)
+    except NestingTooDeep as exc:
+        ctx.bad(where, None, exc.reason, line[:200].decode("utf-8", "replace"))
+        return
     except UnicodeDecodeError:
         ctx.bad(where, None, "not UTF-8 text", line[:200].decode("utf-8", "replace"))
         return
@@ -233,8 +286,9 @@ def _line(
 def _document(
     path: Path, ctx: ReadContext, layout: JsonLayout, first: bytes, handle: CountingReader
 ) -> Iterator[JsonRecord]:
-    stream = _Rejoined(first, handle)
-    is_array = first.lstrip(b"\xef\xbb\xbf").lstrip().startswith(b"[")
+    first = first.removeprefix(BOM)
+    stream = _Guarded(_Rejoined(first, handle))
+    is_array = first.lstrip().startswith(b"[")
     prefix = "item" if is_array else layout.unit_path
     count = 0
     units = 0
@@ -250,8 +304,8 @@ def _document(
             for record in inner:
                 count += 1
                 yield JsonRecord(record, f"{path}:record {count}")
-    except ijson.JSONError as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except (ijson.JSONError, ImportFormatError, UnicodeDecodeError) as exc:
+        reason = _first_line(exc)
         after = f"after record {count}" if count else "before the first record"
         ctx.bad(
             f"{path}:record {count + 1}",
@@ -278,7 +332,13 @@ def _whole_document(path: Path, ctx: ReadContext, layout: JsonLayout) -> Iterato
         ctx.bad(f"{path}:1", None, f"no records found at '{layout.unit_path}'")
         return
     with open_binary(path) as handle:
-        value = json.loads(handle.read().lstrip(b"\xef\xbb\xbf"))
+        data = handle.read().removeprefix(BOM)
+    try:
+        check_depth(data)
+        value = json.loads(data)
+    except (ValueError, NestingTooDeep) as exc:  # the streaming parser read it: rare
+        ctx.bad(f"{path}:1", None, f"not JSON: {_first_line(exc)}")
+        return
     if layout.is_record(value):
         yield JsonRecord(value, f"{path}:record 1")
         return
@@ -292,6 +352,59 @@ def _whole_document(path: Path, ctx: ReadContext, layout: JsonLayout) -> Iterato
     for index, unit in enumerate(units, start=1):  # pragma: no cover - ijson found none
         for record in layout.records_of(unit):
             yield JsonRecord(record, f"{path}:record {index}")
+
+
+def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, ImportFormatError):
+        return exc.reason
+    text = str(exc)
+    return text.splitlines()[0] if text.strip() else type(exc).__name__
+
+
+class _Guarded:
+    """A reader that checks the nesting of the JSON read through it before the parser
+    builds anything (`tokenstat.sources.limits.JsonGuard`), and quotes bare NaN/Infinity.
+    Raises NestingTooDeep from ``read``.
+
+    Bytes that are not UTF-8 become U+FFFD, so that the parser reads on: the record whose
+    text holds one is bad (`tokenstat.sources.records.text` refuses it), not the document.
+    """
+
+    def __init__(self, raw: _Rejoined):
+        self._raw = _Utf8Repaired(raw)
+        self._guard = JsonGuard()
+        self._tail = b""
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:  # ijson probes with read(0) whether the stream gives bytes
+            return b""
+        if self._guard.failed is not None:
+            raise self._guard.failed
+        while True:
+            data = self._raw.read(size if size > 0 else 1 << 16)
+            if not data:
+                head, self._tail = self._tail, b""
+                return self._guard.feed(head) if head else b""
+            head, self._tail = split_at_delimiter(self._tail + data)
+            if head:
+                return self._guard.feed(head)
+            if len(self._tail) > MAX_RECORD_BYTES:
+                raise ImportFormatError(
+                    f"a JSON value longer than the limit of {MAX_RECORD_BYTES} bytes"
+                )
+
+
+class _Utf8Repaired:
+    """A reader of ``raw`` that gives valid UTF-8: each byte sequence that is not UTF-8
+    becomes U+FFFD (decoded incrementally, so characters split between reads stay whole)."""
+
+    def __init__(self, raw: _Rejoined):
+        self._raw = raw
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        return self._decoder.decode(data, final=not data).encode("utf-8")
 
 
 class _Rejoined:

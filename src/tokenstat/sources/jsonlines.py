@@ -8,8 +8,18 @@ from typing import Any
 
 import msgspec
 
-# Parses JSON several times faster than the standard library; raises a ValueError.
-loads: Callable[[bytes], Any] = msgspec.json.decode
+_decode: Callable[[bytes], Any] = msgspec.json.decode
+
+
+def loads(data: bytes) -> Any:
+    """One JSON value (msgspec: several times faster than the standard library).
+
+    Raises ValueError for anything that is not JSON, nesting too deep included (msgspec
+    stops there with a RecursionError, before it has built much)."""
+    try:
+        return _decode(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def looks_like_object(line: bytes) -> bool:

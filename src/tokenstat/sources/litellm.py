@@ -51,6 +51,7 @@ import pyarrow as pa
 from tokenstat.errors import ImportFormatError
 from tokenstat.sources.base import ReadContext, Source, make_event_id
 from tokenstat.sources.jsonio import JsonLayout, type_name
+from tokenstat.sources.limits import check_depth
 from tokenstat.sources.records import (
     count,
     first_present,
@@ -160,8 +161,9 @@ def _json_field(value: Any, field: str, kind: type) -> Any:
         return None
     if isinstance(value, str):
         try:
+            check_depth(value.encode("utf-8", "surrogatepass"))
             value = json.loads(value)
-        except ValueError:
+        except ValueError:  # NestingTooDeep included
             raise ImportFormatError(f"{field} is not JSON: {value[:60]!r}", field=field) from None
     if not isinstance(value, kind):
         wanted = "an object" if kind is dict else "a list"

@@ -33,6 +33,7 @@ from tokenstat.sources.tabular import (
     as_token_counts,
     header_of,
     read_chunks,
+    row_values,
 )
 
 REQUIRED = ("date", "model")
@@ -146,9 +147,7 @@ class MarketSource(Source):
             flags = [True] * n
             for i, field_name, reason in sorted(problems):
                 if flags[i]:
-                    raw = json.dumps(
-                        {k: table[k][i].as_py() for k in table.column_names}, default=str
-                    )
+                    raw = json.dumps(row_values(table, i), default=str)
                     ctx.bad(chunk.location(path, i), field_name, reason, raw)
                 flags[i] = False
             keep = pa.array(flags)

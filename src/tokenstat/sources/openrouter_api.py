@@ -35,7 +35,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from tokenstat import __version__
-from tokenstat.errors import FetchError
+from tokenstat.errors import FetchError, ImportOptionError
 
 PRODUCTION_BASE_URL = "https://openrouter.ai/api/v1"
 BASE_URL_ENV = "TOKENSTAT_OPENROUTER_BASE_URL"
@@ -109,8 +109,11 @@ def fetch_rankings(
     fetched so far, first with ``done = 0``. ``sleep`` and ``clock`` are injectable for
     tests. Raises FetchError when a window cannot be fetched.
     """
-    if requests_per_minute <= 0:
-        raise ValueError("requests_per_minute must be positive")
+    if not requests_per_minute > 0:  # NaN too
+        raise ImportOptionError(
+            f"the request rate must be a positive number per minute, not {requests_per_minute}",
+            hint="e.g. --rate 30",
+        )
     if max_retries < 0:
         raise ValueError("max_retries must not be negative")
     if start > end:

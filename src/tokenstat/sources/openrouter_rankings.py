@@ -52,6 +52,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
+from tokenstat.errors import ImportFormatError
 from tokenstat.sources.base import (
     ReadContext,
     RowBuilder,
@@ -61,6 +62,7 @@ from tokenstat.sources.base import (
     parse_timestamp,
     parse_token_count,
 )
+from tokenstat.sources.limits import BOM, NestingTooDeep, check_depth, check_time, has_undecodable
 
 SOURCE_NAME = "openrouter-rankings"
 OTHER_PERMASLUG = "other"
@@ -114,7 +116,12 @@ class OpenRouterRankingsSource(Source):
         with open_binary(path) as handle:
             raw = handle.read()
         ctx.on_progress(len(raw))
-        text = raw.decode("utf-8-sig", errors="replace")
+        try:
+            check_depth(raw)
+        except NestingTooDeep as exc:
+            raise ImportFormatError(exc.reason, location=f"{path}:1") from None
+        # bytes that are not UTF-8 are kept apart (surrogates) and their record named bad
+        text = raw.removeprefix(BOM).decode("utf-8", errors="surrogateescape")
 
         pages = _split_pages(path, text, ctx)
         rows: dict[tuple[date, str], _Row] = {}
@@ -213,7 +220,7 @@ def _page_meta(page: _Page, ctx: ReadContext) -> tuple[str | None, datetime | No
     if as_of_text is None:
         return None, None
     try:
-        return str(as_of_text), parse_timestamp(as_of_text)
+        return str(as_of_text), parse_timestamp(as_of_text, window=False)
     except ValueError:
         ctx.warn(f"{page.location}: meta.as_of {as_of_text!r} is not a timestamp; ignored")
         return None, None
@@ -251,6 +258,11 @@ def _parse_record(record: Any, location: str, ctx: ReadContext) -> _Row | None:
     if day is None:
         ctx.bad(location, "date", f"not a YYYY-MM-DD date: {raw_date!r}", _dump(record))
         return None
+    try:
+        check_time(datetime(day.year, day.month, day.day, tzinfo=UTC))
+    except ValueError as exc:
+        ctx.bad(location, "date", str(exc), _dump(record))
+        return None
 
     permaslug = record.get("model_permaslug")
     if permaslug is None or (isinstance(permaslug, str) and not permaslug.strip()):
@@ -259,6 +271,9 @@ def _parse_record(record: Any, location: str, ctx: ReadContext) -> _Row | None:
     if not isinstance(permaslug, str):
         reason = f"model_permaslug is not a string: {permaslug!r}"
         ctx.bad(location, "model_permaslug", reason, _dump(record))
+        return None
+    if has_undecodable(permaslug):
+        ctx.bad(location, "model_permaslug", "not UTF-8 text", _dump(record))
         return None
 
     if "total_tokens" not in record or record["total_tokens"] is None:
@@ -306,7 +321,7 @@ def _record_meta(ctx: ReadContext, latest: tuple[datetime, str] | None) -> None:
     previous = ctx.meta.get("as_of")
     if latest is not None and previous:
         try:
-            if parse_timestamp(previous) >= latest[0]:
+            if parse_timestamp(previous, window=False) >= latest[0]:
                 latest = None
         except ValueError:
             pass
@@ -320,6 +335,7 @@ def _record_meta(ctx: ReadContext, latest: tuple[datetime, str] | None) -> None:
 
 def _dump(value: Any) -> str:
     try:
-        return json.dumps(value, ensure_ascii=False)
+        text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
-        return repr(value)
+        text = repr(value)
+    return text.encode("utf-8", "replace").decode("utf-8")  # bytes that were not UTF-8: "?"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from tokenstat.sources.jsonio import (
     starts_like_json,
     type_name,
 )
+from tokenstat.sources.limits import MAX_COUNT, check_count, check_time, is_count_field
 from tokenstat.sources.tabular import header_of, read_chunks
 
 _MISSING = object()
@@ -55,13 +56,14 @@ def first_present(record: Any, *keys: str) -> tuple[str, Any]:
 
 
 def text(value: Any, field: str, *, required: bool = False) -> str | None:
-    """A string field; numbers are taken as written (ids), other types are an error."""
+    """A string field; numbers are taken as written (ids), other types are an error, and so
+    is text with bytes that were not UTF-8 (read as U+FFFD)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise ImportFormatError(f"missing {field}", field=field)
         return None
     if isinstance(value, str):
-        return value.strip()
+        return _utf8(value, field).strip()
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     raise ImportFormatError(f"{field} should be a string, not {type_name(value)}", field=field)
@@ -73,7 +75,13 @@ def model_name(value: Any, field: str) -> str:
         raise ImportFormatError("missing model", field=field)
     if not isinstance(value, str):
         raise ImportFormatError(f"{field} should be a string, not {type_name(value)}", field=field)
-    return value.strip()
+    return _utf8(value, field).strip()
+
+
+def _utf8(value: str, field: str) -> str:
+    if "\ufffd" in value:
+        raise ImportFormatError("not UTF-8 text (a byte that is not UTF-8)", field=field)
+    return value
 
 
 def count(value: Any, field: str) -> int:
@@ -117,8 +125,8 @@ def timestamp(value: Any, field: str) -> datetime:
         )
     try:
         return parse_timestamp(value)
-    except (ValueError, OverflowError, OSError):
-        raise ImportFormatError(f"not a date or time: {value!r}", field=field) from None
+    except ValueError as exc:
+        raise ImportFormatError(str(exc), field=field) from None
 
 
 def provider_slug(value: str | None) -> str | None:
@@ -128,6 +136,25 @@ def provider_slug(value: str | None) -> str | None:
         return None
     slug = "-".join(value.strip().lower().split())
     return slug or None
+
+
+def check_limits(row: dict[str, Any]) -> None:
+    """Counts and time of a converted row inside the limits (`tokenstat.sources.limits`);
+    raises ImportFormatError naming the field otherwise. Holds for values a converter
+    computed itself (sums, times built from parts), not only for those read by the helpers
+    above."""
+    for name, value in row.items():
+        if is_count_field(name) and isinstance(value, int) and not 0 <= value <= MAX_COUNT:
+            try:
+                check_count(value)
+            except ValueError as exc:
+                raise ImportFormatError(str(exc), field=name) from None
+    ts = row.get("ts")
+    if isinstance(ts, datetime):
+        try:
+            check_time(ts if ts.tzinfo else ts.replace(tzinfo=UTC))
+        except ValueError as exc:
+            raise ImportFormatError(str(exc), field="ts") from None
 
 
 def check_subsets(row: dict[str, Any]) -> None:
@@ -161,6 +188,7 @@ def rows_from_records(
             row = convert(record.value)
             if row is None:
                 continue
+            check_limits(row)
             check_subsets(row)
         except ImportFormatError as exc:
             ctx.bad(exc.location or record.location, exc.field, exc.reason, dump(record.value))

@@ -190,10 +190,12 @@ def dims_state(ledger: Ledger) -> set[tuple]:
 
 
 def expected_dims(rows=OWN_ROWS) -> set[tuple]:
-    """By hand: per (UTC day, dimension, value) the input, output and row count."""
+    """By hand: per (UTC day, dimension, value) the input, output and row count (a file
+    of a generic importer names no machine)."""
     sums: dict[tuple, list[int]] = {}
+    dims = ("app", "user", "project", "session", "machine")
     for _, ts, _, i, o, *values in rows:
-        for dim, value in zip(("app", "user", "project", "session"), values, strict=True):
+        for dim, value in zip(dims, (*values, None), strict=True):
             cell = sums.setdefault((ts[:10], dim, value or None), [0, 0, 0])
             cell[0] += i
             cell[1] += o
@@ -213,13 +215,23 @@ def test_the_dimension_rollup_sums_every_row_dimension(tmp_path):
         assert dims_state(ledger) == expected_dims([*OWN_ROWS, extra])
 
 
+def as_before_the_dimension_rollup(ledger: Ledger) -> None:
+    """The ledger as a version before migration 004 left it: no rollup by dimension, and
+    none of the columns later migrations add."""
+    ledger.db.execute("DROP TABLE usage_dims")
+    for table in ("usage", "usage_replaced"):
+        for column in ("machine", "cache_write_1h_tokens"):
+            ledger.db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    ledger.db.execute(
+        "DELETE FROM migrations WHERE name IN ('004_dimension_rollup', '007_machine_and_cache_1h')"
+    )
+
+
 def test_the_migration_fills_the_dimension_rollup_of_an_older_ledger(tmp_path):
     db = tmp_path / "l.duckdb"
     with api.open_ledger(db) as ledger:
         api.import_path(ledger, "csv", [write_own_usage(tmp_path / "own.csv")], options={})
-        # the ledger as it was before the step: no rollup by dimension
-        ledger.db.execute("DROP TABLE usage_dims")
-        ledger.db.execute("DELETE FROM migrations WHERE name = '004_dimension_rollup'")
+        as_before_the_dimension_rollup(ledger)
     with api.open_ledger(db) as ledger:
         assert dims_state(ledger) == expected_dims()
 
@@ -228,8 +240,7 @@ def test_reading_a_ledger_of_an_older_version_migrates_it_first(tmp_path):
     db = tmp_path / "l.duckdb"
     with api.open_ledger(db) as ledger:
         api.import_path(ledger, "csv", [write_own_usage(tmp_path / "own.csv")], options={})
-        ledger.db.execute("DROP TABLE usage_dims")
-        ledger.db.execute("DELETE FROM migrations WHERE name = '004_dimension_rollup'")
+        as_before_the_dimension_rollup(ledger)
     # what every report command does: open read-only
     with api.open_ledger(db, read_only=True) as ledger:
         assert ledger.applied_migrations() == [name for name, _ in MIGRATIONS]

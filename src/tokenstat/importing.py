@@ -22,7 +22,11 @@ from tokenstat.catalog import Catalog
 from tokenstat.errors import ImportFormatError, StrictImportError
 from tokenstat.incremental import FileOffset, ReadPlan, file_key, plan_read, record_read
 from tokenstat.ledger import ImportResult, Ledger, file_digest
+from tokenstat.machine import machine_name
 from tokenstat.sources.base import BATCH_ROWS, BadRecord, ReadContext, Source
+from tokenstat.sources.files import expand_paths
+from tokenstat.sources.limits import screen_batch, time_window
+from tokenstat.sources.registry import reads_local_logs
 
 MAX_BAD_EXAMPLES = 20
 
@@ -80,43 +84,41 @@ class ModelResolver:
         return batch.set_column(batch.schema.get_field_index("model"), "model", filled)
 
 
+def with_machine(batch: pa.RecordBatch | pa.Table, machine: str) -> pa.RecordBatch | pa.Table:
+    """``batch`` with ``machine`` where its ``machine`` column is null."""
+    index = batch.schema.get_field_index("machine")
+    if index < 0:
+        return batch.append_column("machine", pa.array([machine] * batch.num_rows, pa.string()))
+    column = batch.column(index)
+    if column.null_count == 0:
+        return batch
+    filled = pc.coalesce(column, pa.scalar(machine, pa.string()))
+    return batch.set_column(index, "machine", filled)
+
+
 def _combined(
-    batches: Iterable[pa.RecordBatch], resolver: ModelResolver, rows: int = BATCH_ROWS
+    batches: Iterable[pa.RecordBatch],
+    fill: Callable[[pa.RecordBatch | pa.Table], pa.RecordBatch | pa.Table],
+    rows: int = BATCH_ROWS,
 ) -> Iterator[pa.RecordBatch | pa.Table]:
-    """The batches, in order, with models resolved; small ones (many small files) are
-    combined into batches of at least ``rows`` rows."""
+    """The batches, in order, through ``fill`` (models resolved, machine named); small ones
+    (many small files) are combined into batches of at least ``rows`` rows."""
     pending: list[pa.RecordBatch] = []
     count = 0
     for batch in batches:
         if pending and batch.schema != pending[0].schema:
-            yield resolver.fill(pa.Table.from_batches(pending).combine_chunks())
+            yield fill(pa.Table.from_batches(pending).combine_chunks())
             pending, count = [], 0
         if not pending and batch.num_rows >= rows:
-            yield resolver.fill(batch)
+            yield fill(batch)
             continue
         pending.append(batch)
         count += batch.num_rows
         if count >= rows:
-            yield resolver.fill(pa.Table.from_batches(pending).combine_chunks())
+            yield fill(pa.Table.from_batches(pending).combine_chunks())
             pending, count = [], 0
     if pending:
-        yield resolver.fill(pa.Table.from_batches(pending).combine_chunks())
-
-
-def expand_paths(paths: Sequence[Path], pattern: str | None = None) -> list[Path]:
-    """Files named, and the files below directories named (sorted, hidden ones skipped;
-    only those matching ``pattern`` when one is given)."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files += sorted(
-                p for p in path.rglob(pattern or "*") if p.is_file() and not p.name.startswith(".")
-            )
-        elif path.exists():
-            files.append(path)
-        else:
-            raise ImportFormatError("no such file or directory", location=str(path))
-    return files
+        yield fill(pa.Table.from_batches(pending).combine_chunks())
 
 
 def import_files(
@@ -132,6 +134,7 @@ def import_files(
     """Import ``paths`` with ``source`` into ``ledger``: whole or not at all (see
     `Ledger.importing`)."""
     progress = progress or Progress()
+    time_window()  # a malformed TOKENSTAT_TIME_WINDOW stops the import before any reading
     collector = _Collector(strict=strict)
     ctx = ReadContext(
         options=dict(options or {}),
@@ -182,6 +185,7 @@ def import_files(
                 result.files_read += 1
                 try:
                     for batch in source.read(path, ctx):
+                        batch = screen_batch(batch, path, ctx.bad)
                         yield batch
                         progress.on_rows(batch.num_rows)
                 except StrictImportError:
@@ -195,8 +199,14 @@ def import_files(
                     )
                     result.bytes_read += max(0, ctx.end_offset - plan.offset)
 
+        machine = machine_name() if reads_local_logs(source) else None
+
+        def fill(batch: pa.RecordBatch | pa.Table) -> pa.RecordBatch | pa.Table:
+            batch = resolver.fill(batch)
+            return with_machine(batch, machine) if machine else batch
+
         result.rows_read += ledger.append_batches(
-            _combined(batches(), resolver), import_id, table=staging
+            _combined(batches(), fill), import_id, table=staging
         )
         # the last step: duplicates, rollups, files, then the import is published
         with ledger.transaction():
@@ -214,6 +224,7 @@ def import_files(
                 meta=ctx.meta,
                 model_overrides=overrides,
             )
+            ledger.record_files_read(import_id, result.files_read)
     result.import_id = import_id
     result.rows_new = new
     result.rows_duplicate += dup

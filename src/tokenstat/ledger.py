@@ -14,6 +14,9 @@ Tables (all created by the migrations below):
 - ``imports``, ``import_files``, ``quarantine``, ``source_meta``, ``model_attributions``:
   what was imported when, which files (by content hash), bad records with the reason,
   as-of dates of sources, and author/country given by the data itself.
+- ``usage_replaced``: rows of ``keep = "largest"`` sources that a later import replaced
+  by a larger copy, with ``replaced_by`` (that import's id), so that forgetting it
+  (`Ledger.forget`) puts them back.
 - ``file_offsets``: for incremental sources (append-only logs), how far each file was
   read, so the next import reads only new or grown files (`tokenstat.incremental`).
 - ``price_points``: prices at a point in time from price-list snapshots (OpenRouter
@@ -31,6 +34,10 @@ bounded) under an import that is published only by its last transaction; an unfi
 import's rows are deleted (`Ledger.importing`).
 Sources that log one event several times with growing counts (``keep = "largest"``)
 keep the largest copy instead of the first, across imports too (`Ledger.keep_largest`).
+An import can be taken back whole (`Ledger.forget`).
+
+Only one process may write the file at a time (DuckDB's lock); opening a file another
+process holds waits for it, up to a timeout (`tokenstat.ledger_lock`).
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -46,16 +53,17 @@ from pathlib import Path
 
 import duckdb
 import ibis
-import platformdirs
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tokenstat import ledger_read
 from tokenstat.errors import LedgerError
 from tokenstat.incremental import FileOffset
+from tokenstat.ledger_lock import LockWait, connect_waiting
+from tokenstat.paths import default_ledger_path
 from tokenstat.schema import ROW_DIMENSIONS, TOKEN_COLUMNS, USAGE_SCHEMA
 from tokenstat.sources.base import BadRecord
 
-DB_ENV = "TOKENSTAT_DB"
 MEMORY_ENV = "TOKENSTAT_MEMORY_LIMIT"
 # DuckDB's memory limit for the ledger (beyond it, DuckDB spills to disk): imports and
 # reports ran no slower with 512MB than with 3GB (10M-row import, cost of 20M rows).
@@ -70,14 +78,6 @@ ROW_GROUP_ROWS = 122_880
 APPEND_STATEMENT_ROWS = 2 * ROW_GROUP_ROWS
 # Where an import of a ``keep = "largest"`` source collects its rows (see keep_largest).
 STAGING_TABLE = "_staged_usage"
-
-
-def default_ledger_path() -> Path:
-    """``$TOKENSTAT_DB``, else ``ledger.duckdb`` in the user data directory."""
-    env = os.environ.get(DB_ENV)
-    if env:
-        return Path(env)
-    return Path(platformdirs.user_data_dir("tokenstat")) / "ledger.duckdb"
 
 
 # ---- schema migrations: named, ordered, recorded ---------------------------------------
@@ -164,11 +164,12 @@ def _m003_price_points(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-# The value DuckDB's GROUPING(app, user, project, session) takes in each row dimension's
-# grouping set of `usage_dims`'s query: a bit per column, set where the set leaves it out.
-_DIM_OF_GROUPING = {
-    int("".join("0" if d == dim else "1" for d in ROW_DIMENSIONS), 2): dim for dim in ROW_DIMENSIONS
-}
+def _dim_of_grouping(dims: tuple[str, ...]) -> dict[int, str]:
+    """The value DuckDB's GROUPING(app, user, ...) takes in each row dimension's grouping
+    set of `usage_dims`'s query: a bit per column, set where the set leaves it out."""
+    return {int("".join("0" if d == dim else "1" for d in dims), 2): dim for dim in dims}
+
+
 _TOKEN_SUMS_SQL = ", ".join(f"sum({c}) AS {c}" for c in TOKEN_COLUMNS)
 _ROLLUP_SUMS_SQL = (
     f"{_TOKEN_SUMS_SQL}, sum(requests) AS requests, sum(cost_reported) AS cost_reported, "
@@ -176,12 +177,12 @@ _ROLLUP_SUMS_SQL = (
 )
 
 
-def _dims_rollup_sql(where: str) -> str:
+def _dims_rollup_sql(where: str, dims: tuple[str, ...] = ROW_DIMENSIONS) -> str:
     """INSERT into ``usage_dims`` the sums of the ``usage`` rows matching ``where``: one
-    scan, one grouping set per row dimension."""
-    quoted = ", ".join(f'"{d}"' for d in ROW_DIMENSIONS)
-    dim = " ".join(f"WHEN {g} THEN '{d}'" for g, d in _DIM_OF_GROUPING.items())
-    sets = ", ".join(f'(day, source, "{d}")' for d in ROW_DIMENSIONS)
+    scan, one grouping set per row dimension of ``dims``."""
+    quoted = ", ".join(f'"{d}"' for d in dims)
+    dim = " ".join(f"WHEN {g} THEN '{d}'" for g, d in _dim_of_grouping(dims).items())
+    sets = ", ".join(f'(day, source, "{d}")' for d in dims)
     return f"""INSERT INTO usage_dims
         SELECT day, source, CASE grouping({quoted}) {dim} END, coalesce({quoted}),
                {_ROLLUP_SUMS_SQL}
@@ -196,7 +197,40 @@ def _m004_dimension_rollup(db: duckdb.DuckDBPyConnection) -> None:
             output_tokens BIGINT, reasoning_tokens BIGINT, requests BIGINT,
             cost_reported DOUBLE, cost_reported_rows BIGINT, rows BIGINT)"""
     )
-    db.execute(_dims_rollup_sql("true"))
+    # the row dimensions of this migration's time (`_m007_machine_and_cache_1h` adds one)
+    db.execute(_dims_rollup_sql("true", ("app", "user", "project", "session")))
+
+
+def _m005_forget(db: duckdb.DuckDBPyConnection) -> None:
+    # what `Ledger.forget` needs: rows a larger copy replaced (``keep = "largest"``), kept
+    # with the import that replaced them, and the number of files each import read
+    db.execute("CREATE TABLE usage_replaced AS FROM usage LIMIT 0")
+    db.execute("ALTER TABLE usage_replaced ADD COLUMN replaced_by INTEGER")
+    db.execute("ALTER TABLE imports ADD COLUMN files_read INTEGER")
+
+
+# Rollup columns that hold sums of the rows' counts: HUGEINT, as ``sum(BIGINT)`` is, so that
+# no number of rows (each up to 2^63 - 1) can overflow them.
+_WIDE_ROLLUP_COLUMNS = (*TOKEN_COLUMNS, "requests", "cost_reported_rows", "rows")
+
+
+def _m006_wide_rollup_sums(db: duckdb.DuckDBPyConnection) -> None:
+    for table in ("usage_daily", "usage_dims"):
+        for column in _WIDE_ROLLUP_COLUMNS:
+            db.execute(f'ALTER TABLE {table} ALTER COLUMN "{column}" TYPE HUGEINT')
+
+
+def _m007_machine_and_cache_1h(db: duckdb.DuckDBPyConnection) -> None:
+    # ``machine``: where a local log was read (a row dimension, rolled up like the others);
+    # ``cache_write_1h_tokens``: the part of the cache writes kept for an hour (priced apart)
+    for table in ("usage", "usage_replaced"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN machine VARCHAR")
+        db.execute(f"ALTER TABLE {table} ADD COLUMN cache_write_1h_tokens BIGINT DEFAULT 0")
+        db.execute(f"UPDATE {table} SET cache_write_1h_tokens = 0")
+    db.execute(
+        f"""INSERT INTO usage_dims SELECT day, source, 'machine', NULL, {_ROLLUP_SUMS_SQL}
+            FROM usage GROUP BY day, source"""
+    )
 
 
 MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
@@ -204,6 +238,9 @@ MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = [
     ("002_file_offsets", _m002_file_offsets),
     ("003_price_points", _m003_price_points),
     ("004_dimension_rollup", _m004_dimension_rollup),
+    ("005_forget", _m005_forget),
+    ("006_wide_rollup_sums", _m006_wide_rollup_sums),
+    ("007_machine_and_cache_1h", _m007_machine_and_cache_1h),
 ]
 
 # A value fixed by DuckDB's hash function: if a DuckDB upgrade changes the function,
@@ -241,15 +278,37 @@ class Ledger:
         self.db: duckdb.DuckDBPyConnection = con.con
 
     @classmethod
-    def open(cls, path: Path | str | None = None, *, read_only: bool = False) -> Ledger:
+    def open(
+        cls,
+        path: Path | str | None = None,
+        *,
+        read_only: bool = False,
+        on_busy: Callable[[str], None] | None = None,
+    ) -> Ledger:
+        """Open (read-write: create and migrate as needed) the ledger at ``path``, default
+        `default_ledger_path`.
+
+        While another process holds the file (an import writing, or readers when this
+        open writes), waits up to ``$TOKENSTAT_LOCK_TIMEOUT`` seconds (default 60) and
+        tells ``on_busy`` once, in one line, which process it waits for (without
+        ``on_busy``: a warning of the ``tokenstat.ledger`` logger); then `LedgerError`.
+        """
         target = Path(path) if path else default_ledger_path()
+        return cls._open(target, read_only, LockWait(target, on_busy))
+
+    @classmethod
+    def _open(cls, target: Path, read_only: bool, wait: LockWait) -> Ledger:
         if read_only and not target.exists():
             raise LedgerError(
                 f"no ledger at {target}; import data first (tokenstat import ...) or pass --db"
             )
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            con = ibis.duckdb.connect(str(target), read_only=read_only)
+            con = connect_waiting(
+                lambda: ibis.duckdb.connect(str(target), read_only=read_only),
+                wait,
+                read_only=read_only,
+            )
         except duckdb.Error as exc:
             raise LedgerError(f"cannot open ledger {target}: {exc}".splitlines()[0]) from None
         ledger = cls(target, con)
@@ -265,8 +324,8 @@ class Ledger:
         elif ledger._pending_migrations() or ledger._unfinished_imports():
             # written by an older version, or by an import that died: put it right, then read
             ledger.close()
-            cls.open(target).close()
-            return cls.open(target, read_only=True)
+            cls._open(target, False, wait).close()
+            return cls._open(target, True, wait)
         return ledger
 
     def close(self) -> None:
@@ -561,10 +620,10 @@ class Ledger:
         same transaction makes DuckDB's commit slow). Copies are rows of the same source
         and ``event_id`` within one UTC day of each other; the kept copy has the largest
         input + output tokens (ties: the copy already in the ledger, else the earliest,
-        else the first appended). Rows of earlier imports that lose are deleted and the
-        daily rollup of their days is rebuilt. Call inside the import's transaction,
-        before `finish_import`. Returns (rows of this import dropped, rows of earlier
-        imports replaced).
+        else the first appended). Rows of earlier imports that lose are moved to
+        ``usage_replaced`` (for `forget`) and the rollups of their days are rebuilt. Call
+        inside the import's transaction, before `finish_import`. Returns (rows of this
+        import dropped, rows of earlier imports replaced).
         """
         imp, staged = int(import_id), STAGING_TABLE
         first_day, last_day, appended = self.db.execute(
@@ -599,6 +658,12 @@ class Ledger:
                 f"DELETE FROM {staged} WHERE rowid IN "
                 "(SELECT new_row FROM _superseded WHERE NOT larger)"
             )
+            # kept aside, so that forgetting this import brings them back
+            self.db.execute(
+                f"""INSERT INTO usage_replaced BY NAME
+                    SELECT *, {imp} AS replaced_by FROM usage WHERE rowid IN
+                    (SELECT old_row FROM _superseded WHERE larger)"""
+            )
             replaced = self.db.execute(
                 "DELETE FROM usage WHERE rowid IN (SELECT old_row FROM _superseded WHERE larger)"
             ).fetchone()[0]
@@ -608,7 +673,7 @@ class Ledger:
         finally:
             self.db.execute("DROP TABLE IF EXISTS _superseded")
         kept = self.db.execute(
-            f"INSERT INTO usage SELECT * REPLACE ({imp} AS import_id) FROM {staged}"
+            f"INSERT INTO usage BY NAME SELECT * REPLACE ({imp} AS import_id) FROM {staged}"
         ).fetchone()[0]
         self.db.execute(f"DROP TABLE {staged}")
         for source, day in stale:
@@ -729,22 +794,7 @@ class Ledger:
 
     def sources(self) -> list[dict[str, object]]:
         """Sources in the ledger with row counts, date range and as-of/attribution lines."""
-        rows = self.db.execute(
-            """SELECT d.source, sum(d.rows)::BIGINT, min(d.day), max(d.day), m.as_of, m.attribution
-               FROM usage_daily d LEFT JOIN source_meta m USING (source)
-               GROUP BY d.source, m.as_of, m.attribution ORDER BY d.source"""
-        ).fetchall()
-        return [
-            {
-                "source": s,
-                "rows": n,
-                "first_day": lo.isoformat() if lo else None,
-                "last_day": hi.isoformat() if hi else None,
-                "as_of": as_of,
-                "attribution": attribution,
-            }
-            for s, n, lo, hi, as_of, attribution in rows
-        ]
+        return ledger_read.sources(self.db)
 
     def quarantine(self, limit: int = 100) -> list[dict[str, object]]:
         rows = self.db.execute(
@@ -755,13 +805,195 @@ class Ledger:
         keys = ("import_id", "source", "location", "field", "reason")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
+    # ---- the list of imports, and their undo ----------------------------------------------
+    def record_files_read(self, import_id: int, files: int) -> None:
+        """Store how many files import ``import_id`` read (shown by `imports`)."""
+        self.db.execute("UPDATE imports SET files_read = ? WHERE import_id = ?", [files, import_id])
+
+    def meta(self, key: str) -> str | None:
+        """A value the ledger keeps for tokenstat (table ``ledger_meta``), or None."""
+        row = self.db.execute("SELECT value FROM ledger_meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO ledger_meta VALUES (?, ?)", [key, value])
+
+    def last_import_id(self) -> int:
+        """The id of the latest finished import (0 when none)."""
+        query = "SELECT coalesce(max(import_id), 0) FROM imports WHERE finished_at IS NOT NULL"
+        return int(self.db.execute(query).fetchone()[0])
+
+    def export_rows(
+        self,
+        path: Path,
+        *,
+        after: int,
+        until: int,
+        skip_imports_by: Sequence[str] = (),
+        skip_sources: Sequence[str] = (),
+        metadata: dict[str, str] | None = None,
+    ) -> int:
+        """Write the canonical columns of the usage rows of imports ``after`` < id <=
+        ``until`` to a Parquet file at ``path`` (time order), leaving out imports made by
+        the importers ``skip_imports_by`` and rows of the sources ``skip_sources``, with
+        ``metadata`` as the file's key/value metadata; returns the rows written."""
+        columns = ", ".join(f'u."{c}"' for c in USAGE_SCHEMA.names)
+        skip_imports = ", ".join(ledger_read.literal(s) for s in skip_imports_by) or "NULL"
+        skip_rows = ", ".join(ledger_read.literal(s) for s in skip_sources) or "NULL"
+        meta = ", ".join(
+            f"{ledger_read.literal(k)}: {ledger_read.literal(v)}"
+            for k, v in (metadata or {}).items()
+        )
+        options = f", KV_METADATA {{{meta}}}" if meta else ""
+        query = f"""COPY (
+                SELECT {columns} FROM usage u JOIN imports i USING (import_id)
+                WHERE u.import_id > {int(after)} AND u.import_id <= {int(until)}
+                  AND i.source NOT IN ({skip_imports}) AND u.source NOT IN ({skip_rows})
+                ORDER BY u.ts, u.event_id
+            ) TO {ledger_read.literal(str(path))} (FORMAT PARQUET{options})"""
+        return int(self.db.execute(query).fetchone()[0])
+
+    def imports(
+        self, limit: int | None = None, ids: Iterable[int] | None = None
+    ) -> list[dict[str, object]]:
+        """Imports, latest first (at most ``limit``; only ``ids`` when given): id, source,
+        files read, rows added then (``rows_new``), rows in the ledger now that carry the
+        id (``rows``: usage rows and price points; fewer than ``rows_new`` where later
+        imports replaced rows by larger copies), records quarantined, start and end (UTC).
+        """
+        where, params = "", []
+        if ids is not None:
+            wanted = sorted({int(i) for i in ids})
+            where = f"WHERE i.import_id IN ({', '.join('?' * len(wanted)) or 'NULL'})"
+            params = wanted
+        rows = self.db.execute(
+            f"""SELECT i.import_id, i.source, coalesce(i.files_read, f.files, 0), i.rows_read,
+                       i.rows_new, coalesce(u.rows, 0) + coalesce(p.rows, 0), coalesce(q.rows, 0),
+                       i.first_day, i.last_day, i.started_at, i.finished_at
+                FROM imports i
+                LEFT JOIN (SELECT import_id, count(*) AS files FROM import_files GROUP BY 1) f
+                  USING (import_id)
+                LEFT JOIN (SELECT import_id, count(*) AS rows FROM quarantine GROUP BY 1) q
+                  USING (import_id)
+                LEFT JOIN (SELECT import_id, count(*) AS rows FROM usage GROUP BY 1) u
+                  USING (import_id)
+                LEFT JOIN (SELECT import_id, count(*) AS rows FROM price_points GROUP BY 1) p
+                  USING (import_id)
+                {where} ORDER BY i.import_id DESC {"LIMIT ?" if limit is not None else ""}""",
+            params + ([int(limit)] if limit is not None else []),
+        ).fetchall()
+        keys = (
+            "import_id", "source", "files", "rows_read", "rows_new", "rows", "quarantined",
+            "first_day", "last_day", "started_at", "finished_at",
+        )  # fmt: skip
+        return [
+            {
+                k: v.isoformat() if isinstance(v, date | datetime) else v
+                for k, v in zip(keys, r, strict=True)
+            }
+            for r in rows
+        ]
+
+    def forget(self, import_ids: Iterable[int]) -> dict[str, int]:
+        """Take imports back, in one transaction: their rows in ``usage`` (and the rows
+        they replaced by larger copies come back, unless another copy of the event is in
+        the ledger), their part of both rollups (the days they touched are rebuilt from
+        the remaining rows), their price points, quarantined records, model attributions,
+        and their file records, so that the same files can be imported again (for log
+        sources read incrementally: the read positions of every file of the source that
+        these imports or later ones read, so those files are read again in full; the
+        duplicate check keeps that from doubling anything).
+
+        Returns counts: ``imports``, ``rows_removed``, ``rows_restored``,
+        ``price_points_removed``, ``quarantine_removed``, ``files_released``,
+        ``days_rebuilt``. An unknown id is a `LedgerError` naming the recent ones.
+        """
+        ids = sorted({int(i) for i in import_ids})
+        found = {r["import_id"] for r in self.imports(ids=ids)}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            recent = [str(r["import_id"]) for r in self.imports(limit=10)]
+            known = f"recent imports: {', '.join(recent)}" if recent else "no imports yet"
+            raise LedgerError(
+                f"no import {', '.join(map(str, missing))} in the ledger ({known})",
+                hint="tokenstat ledger imports lists them",
+            )
+        gone = "import_id IN (SELECT import_id FROM _forget)"
+        counts: dict[str, int] = {"imports": len(ids)}
+        with self.transaction():
+            self.db.execute("CREATE OR REPLACE TEMP TABLE _forget (import_id INTEGER)")
+            self.db.executemany("INSERT INTO _forget VALUES (?)", [[i] for i in ids])
+            self.db.execute(
+                f"CREATE OR REPLACE TEMP TABLE _forget_days AS "
+                f"SELECT DISTINCT source, day FROM usage WHERE {gone}"
+            )
+            removed = self.db.execute(f"DELETE FROM usage WHERE {gone}").fetchone()[0]
+            counts["rows_removed"] = removed
+            # of each event the largest replaced copy, where no copy is left in the ledger
+            self.db.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _restore AS
+                    SELECT * EXCLUDE (replaced_by, copy) FROM (
+                      SELECT *, row_number() OVER (
+                          PARTITION BY source, event_key, event_id
+                          ORDER BY input_tokens + output_tokens DESC, ts) AS copy
+                      FROM usage_replaced r
+                      WHERE replaced_by IN (SELECT import_id FROM _forget) AND NOT {gone}
+                        AND NOT EXISTS (SELECT 1 FROM usage u
+                          WHERE u.event_key = r.event_key AND u.event_id = r.event_id
+                            AND u.source = r.source AND u.day BETWEEN r.day - 1 AND r.day + 1))
+                    WHERE copy = 1"""
+            )
+            counts["rows_restored"] = self.db.execute(
+                "INSERT INTO usage BY NAME SELECT * FROM _restore"
+            ).fetchone()[0]
+            self.db.execute("INSERT INTO _forget_days SELECT DISTINCT source, day FROM _restore")
+            self.db.execute("DROP TABLE _restore")
+            self.db.execute(
+                f"DELETE FROM usage_replaced WHERE {gone} "
+                "OR replaced_by IN (SELECT import_id FROM _forget)"
+            )
+            touched = "EXISTS (FROM _forget_days t WHERE t.source = {0}.source AND t.day = {0}.day)"
+            for rollup in ("usage_daily", "usage_dims"):
+                self.db.execute(f"DELETE FROM {rollup} WHERE {touched.format(rollup)}")
+            self._insert_rollup(touched.format("usage"), [])
+            counts["days_rebuilt"] = self.db.execute(
+                "SELECT count(*) FROM (SELECT DISTINCT day FROM _forget_days)"
+            ).fetchone()[0]
+            self.db.execute("DROP TABLE _forget_days")
+            counts["price_points_removed"] = self.db.execute(
+                f"DELETE FROM price_points WHERE {gone}"
+            ).fetchone()[0]
+            counts["quarantine_removed"] = self.db.execute(
+                f"DELETE FROM quarantine WHERE {gone}"
+            ).fetchone()[0]
+            self.db.execute(f"DELETE FROM model_attributions WHERE {gone}")
+            released = self.db.execute(f"DELETE FROM import_files WHERE {gone}").fetchone()[0]
+            # a log file's read position belongs to the last import that read it: release
+            # those of every import of the same source from the first one forgotten on
+            released += self.db.execute(
+                """DELETE FROM file_offsets o WHERE import_id >= (
+                     SELECT min(f.import_id) FROM _forget f JOIN imports i USING (import_id)
+                     WHERE i.source = o.source)"""
+            ).fetchone()[0]
+            counts["files_released"] = released
+            self.db.execute(f"DELETE FROM imports WHERE {gone}")
+            self.db.execute("DROP TABLE _forget")
+        return counts
+
 
 def _conform(batch: pa.RecordBatch | pa.Table) -> pa.Table:
-    """Cast a batch to the canonical schema (column order, types, UTC timestamps)."""
+    """Cast a batch to the canonical schema (column order, types, UTC timestamps); a column
+    a batch lacks is null, or 0 for the one-hour cache writes."""
     table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
     missing = [n for n in USAGE_SCHEMA.names if n not in table.column_names]
     for name in missing:
-        table = table.append_column(name, pa.nulls(table.num_rows, USAGE_SCHEMA.field(name).type))
+        type_ = USAGE_SCHEMA.field(name).type
+        column = (
+            pa.nulls(table.num_rows, type_)
+            if name != "cache_write_1h_tokens"
+            else pa.array([0] * table.num_rows, type_)
+        )
+        table = table.append_column(name, column)
     table = table.select(USAGE_SCHEMA.names)
     return table.cast(_NULLABLE)
 

@@ -25,9 +25,12 @@ USAGE_SCHEMA = pa.schema(
         pa.field("user", pa.string()),
         pa.field("project", pa.string()),
         pa.field("session", pa.string()),
+        pa.field("machine", pa.string()),
         pa.field("input_tokens", pa.int64(), nullable=False),
         pa.field("cache_read_tokens", pa.int64(), nullable=False),
         pa.field("cache_write_tokens", pa.int64(), nullable=False),
+        # the part of cache_write_tokens written for one hour (Anthropic's 1h cache)
+        pa.field("cache_write_1h_tokens", pa.int64(), nullable=False),
         pa.field("output_tokens", pa.int64(), nullable=False),
         pa.field("reasoning_tokens", pa.int64(), nullable=False),
         pa.field("requests", pa.int64()),
@@ -43,9 +46,9 @@ TOKEN_COLUMNS = (
     "output_tokens",
     "reasoning_tokens",
 )
-DIMENSION_COLUMNS = ("provider", "app", "user", "project", "session")
+DIMENSION_COLUMNS = ("provider", "app", "user", "project", "session", "machine")
 # Dimensions only the raw rows hold (not the model's): the ledger rolls them up apart.
-ROW_DIMENSIONS = ("app", "user", "project", "session")
+ROW_DIMENSIONS = ("app", "user", "project", "session", "machine")
 
 # Token kinds a report can count; "total" is input + output (cache and reasoning are
 # subsets of those and never added twice).

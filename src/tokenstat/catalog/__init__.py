@@ -8,19 +8,18 @@ applied at query time, so a catalog correction applies to all history at once.
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
-import platformdirs
 import pyarrow as pa
 import yaml
 
 from tokenstat.catalog.resolve import resolve_model
 from tokenstat.errors import TokenstatError
+from tokenstat.paths import default_user_catalog_path
 
 UNKNOWN = "unknown"
 OTHER_MODEL = "other"
@@ -227,14 +226,6 @@ def shipped_catalog() -> Catalog:
             )
         )
     return catalog
-
-
-def default_user_catalog_path() -> Path:
-    """``$TOKENSTAT_CATALOG``, else ``catalog.yaml`` in the user config directory."""
-    env = os.environ.get("TOKENSTAT_CATALOG")
-    if env:
-        return Path(env)
-    return Path(platformdirs.user_config_dir("tokenstat")) / "catalog.yaml"
 
 
 def load_user_file(path: Path) -> Catalog:

@@ -33,19 +33,17 @@ from __future__ import annotations
 
 import csv
 import itertools
-import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 import pyarrow as pa
 import yaml
 
 from tokenstat.catalog import Catalog
 from tokenstat.errors import TokenstatError
+from tokenstat.paths import default_price_file
 
-PRICES_ENV = "TOKENSTAT_PRICES"
 USER_SOURCE = "user"
 
 # file field -> (price point column, units per price: 1e6 tokens, or 1 request)
@@ -78,14 +76,6 @@ USER_POINTS_SCHEMA = pa.schema(
 
 class PriceFileError(TokenstatError, ValueError):
     """The user price file cannot be read or has an invalid entry."""
-
-
-def default_price_file() -> Path:
-    """``$TOKENSTAT_PRICES``, else ``prices.yaml`` in the user config directory."""
-    env = os.environ.get(PRICES_ENV)
-    if env:
-        return Path(env)
-    return Path(platformdirs.user_config_dir("tokenstat")) / "prices.yaml"
 
 
 def find_price_file(path: Path | None) -> Path | None:

@@ -70,7 +70,7 @@ def import_price_files(
 
     ``rows_*`` of the result count price points (one per model and snapshot).
     """
-    from tokenstat.importing import expand_paths
+    from tokenstat.sources.files import expand_paths
 
     bad: list[BadRecord] = []
     warnings: list[str] = []

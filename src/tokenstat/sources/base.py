@@ -43,6 +43,7 @@ import pyarrow as pa
 
 from tokenstat.errors import ImportFormatError
 from tokenstat.schema import USAGE_SCHEMA
+from tokenstat.sources.limits import BOM, MAX_RECORD_BYTES, check_count, check_time
 
 BATCH_ROWS = 65_536
 
@@ -135,7 +136,10 @@ def iter_lines(
     the start offset). Sets ``ctx.end_offset`` and ``ctx.end_line`` after the last line
     that ends with a newline: a last line without one is yielded too (it may be complete)
     but left out of the end position, so an incremental import reads it again once the
-    writer has finished it. Reports bytes read through ``ctx.on_progress``.
+    writer has finished it. Reports bytes read through ``ctx.on_progress``. A UTF-8 byte
+    order mark at the start of the file is skipped; a line longer than
+    `tokenstat.sources.limits.MAX_RECORD_BYTES` is reported as a bad record and skipped
+    without being held in memory.
     """
     lineno = ctx.start_line
     position = ctx.start_offset
@@ -144,17 +148,40 @@ def iter_lines(
         if position:
             handle.seek(position)
         rest = b""
+        overlong = 0  # bytes of the current line skipped so far (it is too long)
+        first = position == 0
         while chunk := handle.read(chunk_bytes):
             ctx.on_progress(len(chunk))
+            if first:
+                first = False
+                if chunk.startswith(BOM):
+                    chunk, position = chunk[len(BOM) :], position + len(BOM)
             lines = (rest + chunk).split(b"\n")
             rest = lines.pop()
             for line in lines:
                 lineno += 1
-                position += len(line) + 1
+                position += overlong + len(line) + 1
+                if overlong or len(line) > MAX_RECORD_BYTES:
+                    _too_long(ctx, path, lineno, overlong + len(line))
+                    overlong = 0
+                    continue
                 yield lineno, line
+            if len(rest) > MAX_RECORD_BYTES:
+                overlong += len(rest)
+                rest = b""
             ctx.end_offset, ctx.end_line = position, lineno
-        if rest:
+        if overlong or len(rest) > MAX_RECORD_BYTES:
+            _too_long(ctx, path, lineno + 1, overlong + len(rest))
+        elif rest:
             yield lineno + 1, rest
+
+
+def _too_long(ctx: ReadContext, path: Path, lineno: int, size: int) -> None:
+    ctx.bad(
+        f"{path}:{lineno}",
+        None,
+        f"line of {size} bytes is longer than the limit of {MAX_RECORD_BYTES} bytes",
+    )
 
 
 def read_head(path: Path, nbytes: int = 4096) -> bytes:
@@ -198,21 +225,32 @@ def parse_token_count(value: Any) -> int:
             number = int(as_float)
     else:
         raise ValueError(f"not an integer: {value!r}")
-    if number < 0:
-        raise ValueError(f"negative token count: {number}")
-    return number
+    return check_count(number)
 
 
-def parse_timestamp(value: Any) -> datetime:
-    """A UTC datetime from an ISO date/datetime string, epoch seconds/ms, or a date.
+def parse_timestamp(value: Any, *, window: bool = True) -> datetime:
+    """A UTC datetime from an ISO date/datetime string, epoch seconds/ms, or a date, inside
+    the plausible window (`tokenstat.sources.limits.time_window`) unless ``window`` is
+    False (for facts about a file, such as when it was made, rather than record times).
 
-    Naive datetimes are taken as UTC. Raises ValueError otherwise.
+    Naive datetimes are taken as UTC. Raises ValueError otherwise (a time outside the
+    window, or one no calendar has, included).
     """
+    try:
+        parsed = _any_timestamp(value)
+        return check_time(parsed) if window else parsed
+    except (OverflowError, OSError):
+        raise ValueError(f"not a date or time: {value!r}") from None
+
+
+def _any_timestamp(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ValueError(f"not a date or time: {value!r}")
         seconds = value / 1000 if value > 1e11 else value
         return datetime.fromtimestamp(seconds, tz=UTC)
     if isinstance(value, str) and value.strip():
@@ -255,9 +293,11 @@ class RowBuilder:
         user: str | None = None,
         project: str | None = None,
         session: str | None = None,
+        machine: str | None = None,
         input_tokens: int = 0,
         cache_read_tokens: int = 0,
         cache_write_tokens: int = 0,
+        cache_write_1h_tokens: int = 0,
         output_tokens: int = 0,
         reasoning_tokens: int = 0,
         requests: int | None = 1,
@@ -281,10 +321,17 @@ class RowBuilder:
 _BUILD_SCHEMA = pa.schema([f.with_nullable(True) if f.name == "model" else f for f in USAGE_SCHEMA])
 
 
+# columns an importer may leave out: the pipeline fills in the machine of local logs, and
+# most sources know no one-hour cache writes
+COLUMN_DEFAULTS: dict[str, Any] = {"machine": None, "cache_write_1h_tokens": 0}
+
+
 def batch_from_columns(columns: dict[str, Any], **constants: Any) -> pa.RecordBatch:
     """A canonical batch from equal-length columns (lists or Arrow arrays) plus columns
-    of one value each (every schema column must be given one way or the other)."""
+    of one value each (every schema column must be given one way or the other, but those
+    of `COLUMN_DEFAULTS`)."""
     n = len(next(iter(columns.values())))
+    constants = {**COLUMN_DEFAULTS, **constants}
     arrays = [
         _as_array(columns[f.name], f.type)
         if f.name in columns

@@ -17,20 +17,26 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from tokenstat.errors import UnknownSourceError
+from tokenstat.sources import ENTRY_POINT_GROUP
 from tokenstat.sources.base import Source, read_head
 
-ENTRY_POINT_GROUP = "tokenstat.sources"
-
 BUILTIN_SOURCES: dict[str, str] = {
+    "amp": "tokenstat.sources.amp:AmpSource",
     "anthropic-usage": "tokenstat.sources.anthropic_usage:AnthropicUsageSource",
     "claude-code": "tokenstat.sources.claude_code:ClaudeCodeSource",
     "codex": "tokenstat.sources.codex:CodexSource",
+    "copilot-cli": "tokenstat.sources.copilot_cli:CopilotCliSource",
     "csv": "tokenstat.sources.generic:CsvSource",
+    "droid": "tokenstat.sources.droid:DroidSource",
+    "gemini-cli": "tokenstat.sources.gemini_cli:GeminiCliSource",
+    "goose": "tokenstat.sources.goose:GooseSource",
     "jsonl": "tokenstat.sources.generic:JsonlSource",
+    "kimi-cli": "tokenstat.sources.kimi_cli:KimiCliSource",
     "langfuse": "tokenstat.sources.langfuse:LangfuseSource",
     "litellm": "tokenstat.sources.litellm:LiteLLMSource",
     "market": "tokenstat.sources.market:MarketSource",
     "openai-usage": "tokenstat.sources.openai_usage:OpenAIUsageSource",
+    "opencode": "tokenstat.sources.opencode:OpenCodeSource",
     "openrouter-activity": "tokenstat.sources.openrouter_activity:OpenRouterActivitySource",
     "openrouter-generations": (
         "tokenstat.sources.openrouter_generations:OpenRouterGenerationsSource"
@@ -39,6 +45,7 @@ BUILTIN_SOURCES: dict[str, str] = {
     "openrouter-rankings": "tokenstat.sources.openrouter_rankings:OpenRouterRankingsSource",
     "otlp": "tokenstat.sources.otlp:OtlpSource",
     "parquet": "tokenstat.sources.generic:ParquetSource",
+    "qwen-code": "tokenstat.sources.qwen_code:QwenCodeSource",
 }
 
 
@@ -53,6 +60,18 @@ def _registry() -> dict[str, str]:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         targets.setdefault(ep.name, ep.value)
     return targets
+
+
+def reads_local_logs(source: Source) -> bool:
+    """True for importers that find logs on this machine by themselves (they override
+    `Source.discover`): the own-usage commands refresh them, and their rows name the
+    machine."""
+    return type(source).discover is not Source.discover
+
+
+def local_log_sources() -> list[Source]:
+    """The registered importers that read local logs (`reads_local_logs`)."""
+    return [s for s in all_sources() if reads_local_logs(s)]
 
 
 def source_names() -> list[str]:
@@ -76,7 +95,16 @@ def all_sources() -> list[Source]:
 
 
 def detect_source(path: Path) -> Source:
-    """The first importer whose ``detect`` accepts the file's first bytes."""
+    """The first importer whose ``detect`` accepts the file's first bytes (for a directory:
+    the first bytes of its first file, in name order, hidden files left out)."""
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        if not files:
+            raise UnknownSourceError(
+                f"{path}: no files to detect a format from",
+                hint="name the importer: tokenstat import SOURCE PATH",
+            )
+        path = files[0]
     head = read_head(path)
     for source in all_sources():
         if source.detect(path, head):

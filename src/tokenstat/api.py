@@ -8,7 +8,7 @@ with api.open_ledger("ledger.duckdb") as ledger:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,20 +130,46 @@ def cost_inputs(
     )
 
 
+def restricted_dataset(
+    ledger: Ledger,
+    catalog: Catalog | None = None,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    where: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+) -> Dataset:
+    """`dataset` holding only the rows of the days ``since`` to ``until`` (UTC, inclusive)
+    where each dimension has its value (``{"origin": "CN"}``; values as the rows hold them:
+    canonical model ids, upper-case origins), as the CLI's ``--since/--until/--where``."""
+    pairs = tuple(where.items()) if isinstance(where, Mapping) else tuple(where)
+    return dataset(ledger, catalog).restricted(since, until, pairs)
+
+
+def _report_dataset(ledger: Ledger, kwargs: dict[str, Any]) -> Dataset:
+    """The dataset a report reads, restricted by the ``since``/``until``/``where`` keywords
+    (taken out of ``kwargs``)."""
+    rows = {k: kwargs.pop(k) for k in ("since", "until", "where") if k in kwargs}
+    return restricted_dataset(ledger, **rows) if rows else dataset(ledger)
+
+
 def summary(ledger: Ledger, **kwargs: Any) -> dict[str, Any]:
-    return reports.summary(dataset(ledger), **kwargs)
+    """`tokenstat.metrics.reports.summary`; also takes ``since``, ``until``, ``where``."""
+    return reports.summary(_report_dataset(ledger, kwargs), **kwargs)
 
 
 def top(ledger: Ledger, **kwargs: Any) -> dict[str, Any]:
-    return reports.top(dataset(ledger), **kwargs)
+    """`tokenstat.metrics.reports.top`; also takes ``since``, ``until``, ``where``."""
+    return reports.top(_report_dataset(ledger, kwargs), **kwargs)
 
 
 def trend(ledger: Ledger, **kwargs: Any) -> dict[str, Any]:
-    return reports.trend(dataset(ledger), **kwargs)
+    """`tokenstat.metrics.reports.trend`; also takes ``since``, ``until``, ``where``."""
+    return reports.trend(_report_dataset(ledger, kwargs), **kwargs)
 
 
 def lead(ledger: Ledger, a: str, b: str, **kwargs: Any) -> dict[str, Any]:
-    return reports.lead(dataset(ledger), a, b, **kwargs)
+    """`tokenstat.metrics.reports.lead`; also takes ``since``, ``until``, ``where``."""
+    return reports.lead(_report_dataset(ledger, kwargs), a, b, **kwargs)
 
 
 def forecast(ledger: Ledger, **kwargs: Any) -> dict[str, Any]:
@@ -167,6 +193,7 @@ __all__ = [
     "lead",
     "open_ledger",
     "price_book",
+    "restricted_dataset",
     "summary",
     "top",
     "trend",

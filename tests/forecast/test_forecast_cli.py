@@ -95,7 +95,9 @@ def test_table_for_people(invoke, weekly):
 
 
 def test_csv_lists_the_points(invoke, weekly):
-    result = invoke("forecast", "--key", "all", "--method", "cagr", "--horizon", "3", "--csv")
+    result = invoke(
+        "forecast", "--by", "none", "--key", "all", "--method", "cagr", "--horizon", "3", "--csv"
+    )
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["key"] for r in rows] == ["all"] * 3
     assert float(rows[0]["value"]) == pytest.approx(

@@ -5,11 +5,10 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.table import Table
 
 from tokenstat.cli.app import CSV_OPTION, JSON_OPTION, catalog_app, command, out, state
-from tokenstat.render import numbers as fmt
 from tokenstat.render.formats import to_csv, to_json
+from tokenstat.render.listing import rows_table
 
 
 def _emit_rows(rows: list[dict], title: str, as_json: bool, as_csv: bool) -> None:
@@ -18,17 +17,7 @@ def _emit_rows(rows: list[dict], title: str, as_json: bool, as_csv: bool) -> Non
     elif as_csv:
         sys.stdout.write(to_csv(rows))
     else:
-        table = Table(title=title, title_justify="left")
-        for name in rows[0] if rows else ["(none)"]:
-            table.add_column(name)
-        for r in rows:
-            table.add_row(
-                *(
-                    fmt.tokens(v) if isinstance(v, int) else ("" if v is None else str(v))
-                    for v in r.values()
-                )
-            )
-        out.print(table)
+        out.print(rows_table(rows, title))
 
 
 @command("models", parent=catalog_app)
@@ -90,16 +79,27 @@ def unresolved(as_json: bool = JSON_OPTION, as_csv: bool = CSV_OPTION) -> None:
 
 @command("resolve", parent=catalog_app)
 def resolve(
-    names: list[str] = typer.Argument(..., help="Model strings as a source writes them."),
+    names: list[str] = typer.Argument(
+        ..., metavar="MODEL", help="Model strings as a source writes them (any case)."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Show how model strings resolve: canonical id, author, origin."""
+    """Show how model strings resolve: canonical id, author, origin; for a string the
+    catalog does not know, the closest ids it does (did_you_mean).
+
+    \b
+    Examples:
+      tokenstat catalog resolve claude-sonnet-4-20250514 deepseek-chat
+      tokenstat catalog resolve GPT-4o --json
+    """
+    from tokenstat.catalog.names import suggestions
+
     catalog = state.catalog()
     rows = []
     for raw in names:
         model = catalog.resolve(raw)
         a = catalog.attribute(model)
-        rows.append(
-            {"raw": raw, "model": model, "author": a.author, "origin": a.origin, "known": a.known}
-        )
+        row = {"raw": raw, "model": model, "author": a.author, "origin": a.origin, "known": a.known}
+        row["did_you_mean"] = "" if a.known else ", ".join(suggestions(raw, catalog.models))
+        rows.append(row)
     _emit_rows(rows, "Resolution", as_json, False)

@@ -2,88 +2,129 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Annotated
+
 import typer
 
-from tokenstat.cli.app import CSV_OPTION, JSON_OPTION, command, emit, state
-from tokenstat.cli.reports import PERIOD_HELP, SOURCE_HELP, TOKENS_HELP, _at, _selection
+from tokenstat.cli import options as o
+from tokenstat.cli.app import command, emit, state
 from tokenstat.quantities import parse_amount
 from tokenstat.render import forecast_tables
-
-BY_HELP = (
-    "Forecast each group of this dimension (model, author, origin, ...); "
-    "default: one series of everything."
-)
 
 
 @command("forecast")
 def forecast(
-    by: str | None = typer.Option(None, help=BY_HELP),
-    key: list[str] | None = typer.Option(
-        None, help="Only this group (repeatable), e.g. --by origin --key CN."
-    ),
-    period: str = typer.Option("week", help=PERIOD_HELP),
-    metric: str = typer.Option("tokens", help="What to forecast: tokens, or cost (USD)."),
-    mode: str = typer.Option(
-        "auto", help="With --metric cost: reported, computed (tokens x prices) or auto."
-    ),
-    horizon: str | None = typer.Option(
-        None,
-        help="How far: N periods, a year (2030: its last full period), a month (2030-06) "
-        "or a day. Default: about a year ahead.",
-    ),
-    until_reaches: str | None = typer.Option(
-        None,
-        "--until-reaches",
-        help="When does each series first reach this level per period? e.g. 20T, 500B, $1M.",
-    ),
-    method: str = typer.Option(
-        "auto",
-        help="auto (the best in the backtest), cagr, loglinear or ets.",
-    ),
-    window: int | None = typer.Option(
-        None,
-        help="Periods of growth that cagr and loglinear look at (default: 13 weeks, "
-        "56 days, 12 months, 8 quarters, 4 halves, 5 years).",
-    ),
-    backtest: int | None = typer.Option(
-        None, help="Longest horizon the backtest scores (default: 8 weeks, 28 days, ...)."
-    ),
-    at: str | None = typer.Option(
-        None, help="Forecast as if the data ended with the period containing this day."
-    ),
-    base: str | None = typer.Option(
-        None, help="Period the multiple is measured from (default: the last one in the data)."
-    ),
-    limit: int = typer.Option(10, help="With --by and no --key: how many of the largest groups."),
-    tokens: str = typer.Option("total", help=TOKENS_HELP),
-    source: list[str] | None = typer.Option(None, help=SOURCE_HELP),
-    as_json: bool = JSON_OPTION,
-    as_csv: bool = CSV_OPTION,
+    ctx: typer.Context,
+    by: o.By = "model",
+    key: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="KEY", help="Only this group (repeatable), e.g. --by origin --key CN."
+        ),
+    ] = None,
+    period: o.Period = "week",
+    at: o.At = None,
+    since: o.Since = None,
+    until: o.Until = None,
+    last: o.hidden(o.Last) = 12,
+    where: o.Where = None,
+    source: o.Source = None,
+    tokens: o.Tokens = "total",
+    metric: o.Metric = "tokens",
+    cost_mode: o.CostMode = "auto",
+    mode: o.OldMode = None,
+    limit: o.Limit = 10,
+    horizon: Annotated[
+        str | None,
+        typer.Option(
+            metavar="WHEN",
+            help="How far: N periods, a year (2030: its last full period), a month (2030-06) "
+            "or a day. Default: about a year ahead.",
+        ),
+    ] = None,
+    until_reaches: Annotated[
+        str | None,
+        typer.Option(
+            "--until-reaches",
+            metavar="AMOUNT",
+            help="When does each series first reach this level per period? e.g. 20T, 500B, $1M.",
+        ),
+    ] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            metavar="METHOD", help="auto (the best in the backtest), cagr, loglinear or ets."
+        ),
+    ] = "auto",
+    window: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="Periods of growth that cagr and loglinear look at (default: 13 weeks, "
+            "56 days, 12 months, 8 quarters, 4 halves, 5 years).",
+        ),
+    ] = None,
+    backtest: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="Longest horizon the backtest scores (default: 8 weeks, 28 days, ...).",
+        ),
+    ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DAY",
+            help="Period the multiple is measured from (default: the last one in the data).",
+        ),
+    ] = None,
+    as_json: o.Json = False,
+    as_csv: o.Csv = False,
 ) -> None:
-    """Project tokens (or cost) ahead with intervals; backtest the methods; milestones."""
+    """Project tokens (or cost) ahead with intervals; backtest the methods; milestones.
+
+    \b
+    Examples:
+      tokenstat forecast --by none --horizon 2027
+      tokenstat forecast --by origin --key CN --until-reaches 20T
+      tokenstat forecast --by model --limit 3 --metric cost --json
+    """
     from tokenstat import api
     from tokenstat.forecast import forecast as run_forecast
 
+    q = o.report_query(ctx, "forecast")
     threshold = parse_amount(until_reaches, what="--until-reaches") if until_reaches else None
+    base_day = o.parse_day_option(base, "--base")
     with state.ledger(read_only=True) as ledger:
-        ds = api.dataset(ledger, state.catalog())
-        cost = api.cost_inputs(ledger, state.catalog()) if metric == "cost" else None
+        catalog = state.catalog()
+        p = o.prepare(ledger, catalog, q, priced=False)
+        keys = tuple(key or ())
+        if q.by in ("model", "author", "origin", "open_weights"):
+            # as typed: any case, a model by alias or a part of its id
+            known = o.known_models(catalog, o.attributed_models(p.ds))
+            keys = tuple(o.resolve_value(q.by, k, catalog, known) for k in keys)
+        cost = None
+        if q.metric == "cost":
+            # the same rows the token series read: days, --where, --source
+            cost = api.cost_inputs(ledger, catalog)
+            cost = dataclasses.replace(cost, usage=p.ds.usage)
         report = run_forecast(
-            ds,
-            by=by,
-            keys=tuple(key or ()),
-            grain=period,
-            sel=_selection(tokens, source),
-            metric=metric,
-            at=_at(at),
+            p.ds,
+            by=None if q.by == "none" else q.by,
+            keys=keys,
+            grain=q.period,
+            sel=p.sel,
+            metric=q.metric,
+            at=q.at,
             horizon=horizon,
             method=method,
             window=window,
             until_reaches=threshold,
-            base=_at(base),
-            limit=limit,
+            base=base_day,
+            limit=q.limit or 10**6,
             backtest_horizons=backtest,
             cost=cost,
-            cost_mode=mode,
+            cost_mode=q.cost_mode,
         )
-    emit(report, "forecast", as_json=as_json, as_csv=as_csv, table=forecast_tables.forecast_table)
+    emit(report, "forecast", **o.output(q), table=forecast_tables.forecast_table)

@@ -13,11 +13,10 @@ import platformdirs
 import typer
 from rich.filesize import decimal
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from tokenstat.cli.app import JSON_OPTION, command, err, fetch_app, out, state
 from tokenstat.errors import ImportOptionError
-from tokenstat.periods import parse_day
+from tokenstat.periods import parse_date_span
 from tokenstat.render.formats import to_json
 
 if TYPE_CHECKING:
@@ -100,7 +99,14 @@ def import_command(
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Import usage data into the ledger (idempotent: importing twice changes nothing)."""
+    """Import usage data into the ledger (idempotent: importing twice changes nothing).
+
+    \b
+    Examples:
+      tokenstat import claude-code                 # its logs, found where Claude Code keeps them
+      tokenstat import market weekly.csv --strict
+      tokenstat import csv usage.csv --map ts=created,model=engine,input_tokens=prompt
+    """
     from tokenstat import api
 
     files = list(paths or [])
@@ -149,7 +155,13 @@ def _import_options(source: str, maps: list[str] | None, map_file: Path | None) 
 
 @command("sources")
 def sources_command(as_json: bool = JSON_OPTION) -> None:
-    """List the importers and what each reads."""
+    """List the importers and what each reads.
+
+    \b
+    Examples:
+      tokenstat sources
+      tokenstat sources --json
+    """
     from tokenstat.sources.generic import MAPPING_TARGETS
     from tokenstat.sources.registry import all_sources
 
@@ -165,13 +177,9 @@ def sources_command(as_json: bool = JSON_OPTION) -> None:
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
-    table = Table(title="Importers", title_justify="left")
-    table.add_column("name", no_wrap=True)
-    for name in ("what", "reads"):
-        table.add_column(name)
-    for r in rows:
-        table.add_row(r["name"], r["description"], r["reads"])
-    out.print(table)
+    from tokenstat.render.listing import importers_table
+
+    out.print(importers_table(rows))
     out.print(
         "Import with: tokenstat import NAME PATH... (or: tokenstat import auto PATH).\n"
         "csv, jsonl and parquet take a column mapping, --map TARGET=COLUMN, with targets: "
@@ -183,8 +191,10 @@ def sources_command(as_json: bool = JSON_OPTION) -> None:
 
 @command("openrouter-rankings", parent=fetch_app)
 def fetch_openrouter_rankings(
-    start: str = typer.Option(..., help="First day (YYYY-MM-DD, UTC)."),
-    end: str = typer.Option(None, help="Last day (default: today, UTC)."),
+    start: str = typer.Option(
+        ..., metavar="DAY", help="First day (YYYY-MM-DD, or 7d, last-month, ...; UTC)."
+    ),
+    end: str = typer.Option(None, metavar="DAY", help="Last day (default: today, UTC)."),
     save: Path | None = typer.Option(
         None, help="Where to keep the responses (default: the user cache dir)."
     ),
@@ -198,8 +208,9 @@ def fetch_openrouter_rankings(
     from tokenstat import api
     from tokenstat.sources.openrouter_api import api_key_from_env, fetch_rankings
 
-    first = parse_day(start)
-    last = parse_day(end) if end else datetime.now(UTC).date()
+    today = datetime.now(UTC).date()
+    first = parse_date_span(start, today)[0]
+    last = min(parse_date_span(end, today)[1], today) if end else today
     bodies = fetch_rankings(
         first, last, api_key=api_key_from_env(), base_url=base_url, requests_per_minute=rate
     )

@@ -19,21 +19,38 @@ MODEL_DIMENSIONS = ("model", "author", "origin", "open_weights")
 ROLLUP_DIMENSIONS = (*MODEL_DIMENSIONS, "provider", "source")
 DIMENSIONS = (*ROLLUP_DIMENSIONS, *ROW_DIMENSIONS)
 NO_VALUE = "(none)"
+# Token sums are computed in this type: exact, and no number of rows of counts up to
+# 2^63 - 1 overflows it (at most 10^38 - 1); DuckDB's ``sum(BIGINT)`` is HUGEINT too.
+WIDE = "decimal(38, 0)"
+# ``by="none"``: no grouping, one group holding every row
+NO_GROUPING = "none"
+ALL_KEY = "all"
 
 
 def check_dimension(by: str) -> str:
-    if by not in DIMENSIONS:
-        raise QueryError(f"unknown dimension {by!r}; choose one of: {', '.join(DIMENSIONS)}")
+    if by not in DIMENSIONS and by != NO_GROUPING:
+        raise QueryError(
+            f"unknown dimension {by!r}; choose one of: {', '.join(DIMENSIONS)}, {NO_GROUPING}"
+        )
     return by
 
 
-def token_value(t: ir.Table, kind: str) -> ir.IntegerValue:
-    """Tokens of one kind; ``total`` is input + output (cache and reasoning are subsets)."""
+def group_key(rows: ir.Table, by: str) -> ir.StringValue:
+    """The group key of each row for ``by`` (``none``: the one key ``all``)."""
+    if by == NO_GROUPING:
+        return ibis.literal(ALL_KEY, "string")
+    return ibis.coalesce(rows[by].cast("string"), NO_VALUE)
+
+
+def token_value(t: ir.Table, kind: str) -> ir.DecimalValue:
+    """Tokens of one kind as `WIDE` (whole numbers); ``total`` is input + output (cache and
+    reasoning are subsets)."""
     if kind not in TOKEN_KINDS:
         raise QueryError(f"unknown token kind {kind!r}; choose one of: {', '.join(TOKEN_KINDS)}")
     if kind == "total":
-        return t.input_tokens + t.output_tokens
-    return t[f"{kind}_tokens"]
+        # widened first: two counts that each fit int64 may not fit it added
+        return t.input_tokens.cast(WIDE) + t.output_tokens.cast(WIDE)
+    return t[f"{kind}_tokens"].cast(WIDE)
 
 
 def attribution(catalog: Catalog, models: Sequence[str], overrides: dict) -> ir.Table:
@@ -75,6 +92,6 @@ def facts(
         rows = rows.filter(rows.source.isin(list(sources)))
     if by in MODEL_DIMENSIONS:
         rows = with_attribution(rows, attributed)
-    key = ibis.coalesce(rows[by].cast("string"), NO_VALUE)
+    key = group_key(rows, by)
     value = rows[value_column] if value_column else token_value(rows, kind)
     return rows.select(day=rows.day, key=key, value=value)

@@ -6,6 +6,7 @@ prints with ``--json``; terminal tables are rendered from the same dicts.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,8 +16,15 @@ import ibis.expr.types as ir
 
 from tokenstat.errors import QueryError
 from tokenstat.metrics.cube import cube, grid, pairwise
-from tokenstat.metrics.facts import ROW_DIMENSIONS, check_dimension, facts
-from tokenstat.periods import as_date, check_grain, period_end, period_start, shift_period
+from tokenstat.metrics.facts import MODEL_DIMENSIONS, ROW_DIMENSIONS, check_dimension, facts
+from tokenstat.periods import (
+    OutsideCalendar,
+    as_date,
+    check_grain,
+    period_end,
+    period_start,
+    shift_period,
+)
 
 
 @dataclass
@@ -33,6 +41,9 @@ class Dataset:
     cost_mode: str | None = None
     # the ledger's rollup by row dimension (`Ledger.dims`); None: those read ``usage``
     dims: ir.Table | None = None
+    # with a --where filter: the last day the rows of the chosen days cover, so that a
+    # period's completeness is judged on the data, not on the groups filtered to
+    covered_through: date | None = None
 
     def rows(self, by: str) -> ir.Table:
         """The rows a report by ``by`` reads: the daily rollup, the rollup by row
@@ -43,6 +54,71 @@ class Dataset:
             return self.usage
         t = self.dims.filter(self.dims.dim == by)
         return t.rename({by: "key"}).drop("dim")
+
+    def restricted(
+        self,
+        since: date | None = None,
+        until: date | None = None,
+        where: Sequence[tuple[str, str]] = (),
+    ) -> Dataset:
+        """The same dataset holding only the rows of the days ``since`` to ``until`` (UTC,
+        inclusive) where each (dimension, value) of ``where`` holds (values as the rows
+        hold them: canonical model ids, upper-case origins).
+
+        A filter on a model dimension keeps the stored ids the catalog attributes that way;
+        one on a row dimension (app, user, ...) reads the raw rows, as only they hold it.
+        """
+        if not (since or until or where):
+            return self
+        models = None
+        for dim, value in where:
+            if dim in MODEL_DIMENSIONS:
+                a = self.attributed
+                chosen = a.filter(a[dim] == value).select("stored").to_pyarrow()
+                ids = set(chosen.column(0).to_pylist())
+                models = ids if models is None else models & ids
+        columns = [(d, v) for d, v in where if d not in MODEL_DIMENSIONS]
+        by_row = any(d in ROW_DIMENSIONS for d, _ in where)
+
+        def keep(t: ir.Table, *, dims: bool = False) -> ir.Table:
+            if since:
+                t = t.filter(t.day >= since)
+            if until:
+                t = t.filter(t.day <= until)
+            if dims:
+                return t
+            if models is not None:
+                t = t.filter(t.model.isin(sorted(models))) if models else t.limit(0)
+            for dim, value in columns:
+                t = t.filter(t[dim] == value)
+            return t
+
+        covered = self.covered_through
+        if where:
+            t = self.daily
+            t = t.filter(t.day >= since) if since else t
+            t = t.filter(t.day <= until) if until else t
+            covered = as_date(t.aggregate(hi=t.day.max()).to_pyarrow().to_pylist()[0]["hi"])
+        usage = keep(self.usage)
+        # the dimension rollup has no model or provider: any filter but days and
+        # source sends the reports by row dimension to the raw rows
+        dims_ok = all(d == "source" for d, _ in where)
+        return dataclasses.replace(
+            self,
+            daily=usage if by_row else keep(self.daily),
+            usage=usage,
+            costed=keep(self.costed) if self.costed is not None else None,
+            dims=_source_filter(keep(self.dims, dims=True), columns)
+            if self.dims is not None and dims_ok
+            else None,
+            covered_through=covered,
+        )
+
+
+def _source_filter(t: ir.Table, where: Sequence[tuple[str, str]]) -> ir.Table:
+    for dim, value in where:
+        t = t.filter(t[dim] == value)
+    return t
 
 
 @dataclass(frozen=True)
@@ -88,6 +164,14 @@ class Span:
         f = self.facts
         f = f.filter((f.day >= first) & (f.day <= period_end(last, self.grain)))
         return grid(cube(f, self.grain), self.grain, first, last)
+
+    def back(self, start: date, n: int) -> date:
+        """The start of the period ``n`` periods before ``start``, but not before the
+        first period with data (nor before year 1)."""
+        try:
+            return max(self.first, shift_period(start, self.grain, -n))
+        except OutsideCalendar:
+            return self.first
 
     def complete(self, start: date) -> bool:
         return period_end(start, self.grain) <= self.last_day
@@ -140,12 +224,16 @@ def _span(ds: Dataset, by: str, grain: str, sel: Selection) -> Span:
     if row["lo"] is None:
         raise QueryError("the ledger holds no data for this selection; import some first")
     lo, hi = as_date(row["lo"]), as_date(row["hi"])
+    if ds.covered_through and ds.covered_through > hi and not sel.sources:
+        hi_covered = ds.covered_through
+    else:
+        hi_covered = hi
     return Span(
         facts=facts_table,
         grain=grain,
         first=period_start(lo, grain),
         last=period_start(hi, grain),
-        last_day=hi,
+        last_day=hi_covered,
     )
 
 
@@ -204,8 +292,13 @@ def summary(
     grain: str = "week",
     at: date | None = None,
     sel: Selection = Selection(),
+    limit: int = 0,
 ) -> dict[str, Any]:
-    """Totals, growth, share, share shift, rank and leader streak per group for one period."""
+    """Totals, growth, share, share shift, rank and leader streak per group for one period.
+
+    ``limit`` > 0 lists that many groups (the largest), sums the rest in ``others`` (null
+    when none is left out) and says so (keys ``limit``, ``others``; absent when ``limit``
+    is 0); totals always cover every group."""
     span = _span(ds, by, grain, sel)
     start = span.at_start(at)
     first = span.first
@@ -232,6 +325,17 @@ def summary(
     total = sum(g[sel.value_key] for g in groups)
     has_previous = start > first
     previous = sum(g["previous"] for g in groups) if has_previous else None
+    if limit < 0:
+        raise QueryError("--limit must be 0 (all) or more")
+    listed, rest = (groups[:limit], groups[limit:]) if limit else (groups, [])
+    others = None
+    if rest:
+        others = {
+            "groups": len(rest),
+            sel.value_key: sum(g[sel.value_key] or 0 for g in rest),
+            "previous": sum(g["previous"] or 0 for g in rest) if has_previous else None,
+            "share": sum(g["share"] or 0 for g in rest),
+        }
     return {
         "period": span.period(start),
         "by": by,
@@ -242,7 +346,8 @@ def summary(
             "previous": previous,
             "growth": (total / previous - 1) if previous else None,
         },
-        "groups": groups,
+        "groups": listed,
+        **({"limit": limit, "others": others} if limit else {}),
         "attributed_share": attributed_share(ds, grain, start, sel),
         "sources": ds.sources,
     }
@@ -263,7 +368,7 @@ def top(
     span = _span(ds, by, grain, sel)
     start = span.at_start(at)
     # only this period and the one before (for growth and rank change), fetched once
-    g = span.grid(max(span.first, shift_period(start, grain, -1)), start)
+    g = span.grid(span.back(start, 1), start)
     in_period = _rows(g.filter(g.start == start))
     shares = [r["share"] for r in in_period if r["share"] is not None]
     hhi = sum(s * s for s in shares) * 10_000 if shares else None
@@ -320,34 +425,95 @@ def trend(
     last: int = 12,
     at: date | None = None,
     sel: Selection = Selection(),
+    limit: int = 0,
 ) -> dict[str, Any]:
-    """Value, growth and share per group for the ``last`` periods ending at ``at``."""
+    """Value, growth and share per group for the ``last`` periods ending at ``at``.
+
+    ``limit`` > 0 keeps the rows of that many groups (the largest over the window, ties
+    by name) and sums the others per period in rows with key ``others`` (growth against
+    the same groups' previous period); ``others`` in the result lists the groups summed
+    (keys ``limit`` and ``others`` are absent when ``limit`` is 0)."""
     if last < 1:
         raise QueryError("--last must be at least 1")
     span = _span(ds, by, grain, sel)
     end = span.at_start(at)
-    begin = max(span.first, shift_period(end, grain, -(last - 1)))
+    begin = span.back(end, last - 1)
     g = span.grid()
     window = g.filter((g.start >= begin) & (g.start <= end) & ((g.value > 0) | (g.previous > 0)))
     rows = _rows(window.order_by(["start", window.value.desc(), "key"]))
+    if limit < 0:
+        raise QueryError("--limit must be 0 (all) or more")
+    key = sel.value_key
+    out = [
+        {
+            "start": r["start"].isoformat(),
+            "key": r["key"],
+            key: _num(r["value"]),
+            "growth": r["growth"],
+            "share": r["share"],
+            "_previous": _num(r["previous"]),
+        }
+        for r in rows
+    ]
+    out, folded = _fold_others(out, key, limit)
     return {
         "by": by,
         "grain": grain,
-        "measure": sel.kind,
+        "measure": sel.measure(),
         "data_through": span.last_day.isoformat(),
-        "rows": [
-            {
-                "start": r["start"].isoformat(),
-                "key": r["key"],
-                "tokens": _num(r["value"]),
-                "growth": r["growth"],
-                "share": r["share"],
-            }
-            for r in rows
-        ],
+        "rows": out,
+        **({"limit": limit, "others": folded} if limit else {}),
         "attributed_share": attributed_share(ds, grain, end, sel),
         "sources": ds.sources,
     }
+
+
+OTHERS_KEY = "others"
+
+
+def _fold_others(
+    rows: list[dict[str, Any]], key: str, limit: int
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Trend rows cut to the ``limit`` largest groups (by their sum over the rows), the
+    rest summed per period under `OTHERS_KEY`; and the groups summed."""
+    totals: dict[str, float] = {}
+    for r in rows:
+        totals[r["key"]] = totals.get(r["key"], 0) + (r[key] or 0)
+    ranked = sorted(totals, key=lambda k: (-totals[k], k))
+    if not limit or len(ranked) <= limit:
+        return [_without_previous(r) for r in rows], []
+    kept = set(ranked[:limit])
+    out: list[dict[str, Any]] = []
+    others: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if r["key"] in kept:
+            out.append(_without_previous(r))
+            continue
+        o = others.setdefault(
+            r["start"],
+            {"start": r["start"], "key": OTHERS_KEY, key: 0, "share": 0.0, "_previous": 0},
+        )
+        o[key] += r[key] or 0
+        o["share"] += r["share"] or 0.0
+        o["_previous"] += r["_previous"] or 0
+    for o in others.values():
+        previous = o.pop("_previous")
+        o["growth"] = o[key] / previous - 1 if previous else None
+        out.append(
+            {
+                "start": o["start"],
+                "key": OTHERS_KEY,
+                key: o[key],
+                "growth": o["growth"],
+                "share": o["share"],
+            }
+        )
+    out.sort(key=lambda r: r["start"])
+    return out, sorted(set(ranked[limit:]))
+
+
+def _without_previous(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "_previous"}
 
 
 def lead(
@@ -361,14 +527,12 @@ def lead(
     sel: Selection = Selection(),
 ) -> dict[str, Any]:
     """How long ``a`` has been ahead of ``b`` and when it first overtook it."""
+    from tokenstat.catalog.names import match_key
+
     span = _span(ds, by, grain, sel)
     keys = {r["key"] for r in _rows(span.cubed.select("key").distinct())}
-    missing = [k for k in (a, b) if k not in keys]
-    if missing:
-        raise QueryError(
-            f"no {by} named {', '.join(map(repr, missing))} in the data; "
-            f"known: {', '.join(sorted(keys)[:20])}"
-        )
+    # as people type them: any case, a model by its name after the slash
+    a, b = (match_key(name, keys, what=by) for name in (a, b))
     end = span.at_start(at)
     p = pairwise(span.cubed, grain, span.first, span.last, a, b)
     rows = _rows(p.filter(p.start <= end).order_by("idx"))

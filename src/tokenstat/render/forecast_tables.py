@@ -8,17 +8,15 @@ from datetime import date
 from typing import Any
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from tokenstat.periods import period_label
 from tokenstat.render import numbers as fmt
+from tokenstat.render.fit import Column, FitTable
 from tokenstat.render.tables import footer
 
 MAX_BACKTEST_SERIES = 4
 MAX_POINT_ROWS = 14
-# a group name wraps (rather than shrinking to nothing) past this many characters
-KEY_WIDTH = 20
 
 
 def _day(value: Any) -> date:
@@ -104,15 +102,19 @@ def forecast_table(report: dict[str, Any]) -> Group:
     target = _label(report["horizon"]["start"], grain)
     periods = report["horizon"]["periods"]
     parts: list[Any] = []
-    table = Table(
+    table = FitTable(
+        [
+            Column("key", "left"),
+            Column("method", "left", priority=2),
+            Column(base, priority=4),
+            Column(target),
+            Column("80% interval", priority=3),
+            Column("multiple", priority=5),
+            Column("CAGR", priority=1),
+        ],
         title=f"Forecast of {_what(report)} per {grain}, {base} to {target} "
         f"({periods} {grain}{'s' if periods != 1 else ''})",
-        title_justify="left",
     )
-    width = max((len(s["key"]) for s in report["series"]), default=4)
-    table.add_column("key", overflow="fold", min_width=min(width, KEY_WIDTH))
-    for name in ("method", base, target, "80% interval", "multiple", "CAGR"):
-        table.add_column(name, justify="left" if name == "method" else "right", no_wrap=True)
     multiples = {r["key"]: r for r in report["multiples"]}
     for s in report["series"]:
         mult = multiples.get(s["key"])
@@ -146,34 +148,39 @@ def _max_h(report: dict[str, Any]) -> int:
     return max((b["horizon"] for b in report["backtest"]), default=1)
 
 
-def _milestone_table(report: dict[str, Any]) -> Table:
+def _milestone_table(report: dict[str, Any]) -> FitTable:
     grain = report["grain"]
     threshold = _amount(report)(report["threshold"])
-    table = Table(
+    table = FitTable(
+        [
+            Column("key", "left"),
+            Column("expected", "left"),
+            Column("80% range", "left", priority=2),
+            Column("95% range", "left", priority=1),
+        ],
         title=f"When each first reaches {threshold} per {grain} (median; 80% and 95% ranges)",
-        title_justify="left",
     )
-    width = max((len(r["key"]) for r in report["milestones"]), default=4)
-    table.add_column("key", overflow="fold", min_width=min(width, KEY_WIDTH))
-    for name in ("expected", "80% range", "95% range"):
-        table.add_column(name, no_wrap=True)
     for row in report["milestones"]:
         table.add_row(row["key"], *milestone_cells(row, grain, report["horizon"]["start"]))
     return table
 
 
-def _points_table(report: dict[str, Any]) -> Table:
+def _points_table(report: dict[str, Any]) -> FitTable:
     grain = report["grain"]
     amount = _amount(report)
     points = report["points"]
     if len(points) > MAX_POINT_ROWS:
         step = (len(points) - 1) / (MAX_POINT_ROWS - 1)
         points = [points[round(i * step)] for i in range(MAX_POINT_ROWS)]
-    table = Table(
-        title=f"Forecast of {points[0]['key']} ({points[0]['method']})", title_justify="left"
+    table = FitTable(
+        [
+            Column(grain, "left"),
+            Column("median"),
+            Column("80% interval", priority=2),
+            Column("95% interval", priority=1),
+        ],
+        title=f"Forecast of {points[0]['key']} ({points[0]['method']})",
     )
-    for name in (grain, "median", "80% interval", "95% interval"):
-        table.add_column(name, justify="left" if name == grain else "right", no_wrap=True)
     for p in points:
         table.add_row(
             _label(p["start"], grain),
@@ -192,17 +199,17 @@ def _backtest_table(report: dict[str, Any]) -> Any:
     horizons = sorted({b["horizon"] for b in rows if b["key"] in keys})
     shown_h = sorted({horizons[0], horizons[len(horizons) // 2], horizons[-1]})
     chosen = {s["key"]: s["method"] for s in report["series"]}
-    table = Table(
+    table = FitTable(
+        [
+            Column("key", "left"),
+            Column("method", "left"),
+            Column("mean"),
+            *(Column(f"h={h}", priority=3 + i) for i, h in enumerate(shown_h)),
+            Column("80% covered", priority=2),
+            Column("scored", priority=1),
+        ],
         title="Backtest: mean absolute % error of past forecasts (* = used)",
-        title_justify="left",
     )
-    table.add_column("key", overflow="fold")
-    table.add_column("method")
-    table.add_column("mean", justify="right")
-    for h in shown_h:
-        table.add_column(f"h={h}", justify="right")
-    table.add_column("80% covered", justify="right")
-    table.add_column("scored", justify="right")
     for key in keys:
         by_method: dict[str, dict[int, dict[str, Any]]] = {}
         for b in rows:
@@ -294,13 +301,17 @@ def _relative(value: float | None) -> str:
 
 
 def verify_table(report: dict[str, Any]) -> Group:
-    table = Table(title="Claims checked against the ledger", title_justify="left")
-    table.add_column("claim", overflow="fold", min_width=8)
-    table.add_column("verdict", no_wrap=True)
-    table.add_column("stated", justify="right", no_wrap=True)
-    table.add_column("recomputed", justify="right", no_wrap=True)
-    table.add_column("diff", justify="right", no_wrap=True)
-    table.add_column("note", overflow="fold", ratio=1)
+    table = FitTable(
+        [
+            Column("claim", "left"),
+            Column("verdict", "left"),
+            Column("stated", priority=2),
+            Column("recomputed", priority=3),
+            Column("diff", priority=1),
+            Column("note", "left", priority=4, wrap=True, floor=20),
+        ],
+        title="Claims checked against the ledger",
+    )
     for c in report["claims"]:
         verdict = Text(c["verdict"], style=VERDICT_STYLE.get(c["verdict"], ""))
         rel = c["relative_difference"]

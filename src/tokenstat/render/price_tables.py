@@ -6,24 +6,11 @@ from typing import Any
 
 from rich import box
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from tokenstat.periods import parse_day, period_label
 from tokenstat.render import numbers as fmt
-
-
-def _column(table: Table, name: str, justify: str = "right", fold: bool = False) -> None:
-    """Numbers never wrap or shrink below their header; names (``fold``) wrap instead."""
-    if fold:
-        table.add_column(name, overflow="fold", min_width=16, ratio=1)
-    else:
-        table.add_column(
-            name,
-            justify=justify,
-            no_wrap=True,
-            min_width=len(name),  # type: ignore[arg-type]
-        )
+from tokenstat.render.fit import Column, FitTable
 
 
 def price(value: float | None) -> str:
@@ -91,8 +78,8 @@ _BASIS_NOTE = {
 
 
 def prices_table(report: dict[str, Any], width: int | None = None) -> Group:
-    """The price table; on a console narrower than the table, the least needed columns
-    (output %, cache read, output) are left out, never the model names."""
+    """The price table; on a console (or ``width``) narrower than the table, the least
+    needed columns (output %, cache read, output, ...) are left out, never the model names."""
     baseline = report["baseline"]
     mix = report["mix"]
     title = f"Prices as of {report['as_of']}, USD per million tokens"
@@ -113,23 +100,22 @@ def prices_table(report: dict[str, Any], width: int | None = None) -> Group:
         cells["output %"] = [ratio(r["output_ratio"]) for r in report["rows"]]
         cells["blended %"] = [ratio(r["blended_ratio"]) for r in report["rows"]]
         cells["saving"] = [saving(r["blended_ratio"]) for r in report["rows"]]
+    # higher is kept longer; the model and its input price are never left out
+    priority = {"model": None, "input": None, "output": 4, "cache read": 2, "input %": 6}
+    priority |= {"output %": 1, "blended": 5, "blended %": 3, "saving": 7}
     order = ["model", "input", "output", "cache read", "input %", "output %", "blended"]
     order += ["blended %", "saving"]
     shown = [name for name in order if name in cells]
-    if width:
-        sizes = {n: max([len(n), *(len(c) for c in cells[n])]) for n in shown}
-        sizes["model"] = min(sizes["model"], 28)
-        for name in ("output %", "cache read", "output"):
-            if sum(sizes[n] + 2 for n in shown) + 2 <= width:
-                break
-            if name in shown:
-                shown.remove(name)
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for name in shown:
-        _column(table, name, "left" if name == "model" else "right", fold=name == "model")
+    table = FitTable(
+        [Column(n, "left" if n == "model" else "right", priority=priority[n]) for n in shown],
+        title=title,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        see="--json or --csv",
+        width=width,
+    )
     for index in range(len(report["rows"])):
         table.add_row(*(cells[name][index] for name in shown))
-    hidden = [name for name in order if name in cells and name not in shown]
     lines = []
     base = report.get("baseline_prices")
     if base:
@@ -144,8 +130,6 @@ def prices_table(report: dict[str, Any], width: int | None = None) -> Group:
         if baseline
         else f"blended = input:output {mix}."
     )
-    if hidden:
-        lines.append(f"Left out to fit the terminal: {', '.join(hidden)} (see --json or --csv).")
     marks = {_BASIS_MARK.get(r["basis"], "") for r in report["rows"]}
     lines += [note for mark, note in _BASIS_NOTE.items() if mark in marks]
     if any(not r["cache_read_listed"] for r in report["rows"]):
@@ -168,14 +152,19 @@ def prices_table(report: dict[str, Any], width: int | None = None) -> Group:
 
 def cost_table(report: dict[str, Any]) -> Group:
     by, grain = report["by"], report["grain"]
-    table = Table(
+    table = FitTable(
+        [
+            Column(grain, "left"),
+            Column(by, "left"),
+            Column("cost"),
+            Column("tokens", priority=3),
+            Column("$/M tokens", priority=2),
+            Column("unpriced", priority=1),
+        ],
         title=f"Cost by {by} per {grain} (mode: {report['mode']})",
-        title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    for name in (grain, by, "cost", "tokens", "$/M tokens", "unpriced"):
-        _column(table, name, "left" if name in (grain, by) else "right", fold=name == by)
     previous = None
     for r in report["rows"]:
         label = period_label(parse_day(r["start"]), grain)
@@ -244,16 +233,20 @@ def _mode_line(report: dict[str, Any]) -> str:
 
 
 def mismatch_table(report: dict[str, Any]) -> Group:
-    table = Table(
+    table = FitTable(
+        [
+            Column("model", "left"),
+            Column("provider", "left", priority=4),
+            Column("rows", priority=2),
+            Column("differ", priority=3),
+            Column("reported", priority=5),
+            Column("computed", priority=5),
+            Column("difference"),
+        ],
         title=f"Reported vs computed cost (tolerance {fmt.pct(report['tolerance'], 1)})",
-        title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    for name in ("model", "provider", "rows", "differ", "reported", "computed", "difference"):
-        _column(
-            table, name, "left" if name in ("model", "provider") else "right", fold=name == "model"
-        )
     for r in report["rows"]:
         table.add_row(
             r["model"],
@@ -286,11 +279,18 @@ def whatif_table(report: dict[str, Any]) -> Group:
     where = report["slice"]["where"]
     what = ", ".join(f"{k}={v}" for k, v in where.items())
     title = f"What if: {w['rows']:,} rows, {span}" + (f", {what}" if what else "")
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for name in ("model", "priced as", "cost", "saving", "saving %"):
-        _column(
-            table, name, "left" if name == "model" else "right", fold=name in ("model", "priced as")
-        )
+    table = FitTable(
+        [
+            Column("model", "left"),
+            Column("priced as", "right", priority=1),
+            Column("cost"),
+            Column("saving", priority=2),
+            Column("saving %", priority=3),
+        ],
+        title=title,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
     table.add_row("actual", f"mode {report['mode']}", cost(report["actual_cost"]), "", "")
     table.add_section()
     for r in report["rows"]:

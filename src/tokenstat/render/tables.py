@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Group
-from rich.table import Table
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.text import Text
 
 from tokenstat.periods import parse_day as _day
 from tokenstat.periods import period_label
 from tokenstat.render import numbers as fmt
+from tokenstat.render.fit import Column, FirstFit, FitTable
 
-
-def _column(table: Table, name: str, justify: str, fold: bool = False) -> None:
-    """Numbers and short labels never wrap; the group name (``fold``) wraps when space is
-    short."""
-    if fold:
-        table.add_column(name, overflow="fold")
-    else:
-        table.add_column(name, justify=justify, no_wrap=True, min_width=max(len(name), 1))
+# trend: how many groups get a column of their own when the caller does not say
+TREND_LIMIT = 10
 
 
 def _title(report: dict[str, Any], what: str) -> str:
@@ -80,20 +74,23 @@ def _cost_note(report: dict[str, Any]) -> Text:
 
 
 def summary_table(report: dict[str, Any]) -> Group:
+    """The period's groups with value, growth, share, shift and leader streak; on a narrow
+    console `previous`, `leads`, `#` and `shift` are left out first (in that order)."""
     measure = "" if report.get("measure", "total") == "total" else f" ({report['measure']})"
     what = "Cost" if _is_cost(report) else f"Tokens{measure}"
-    table = Table(title=_title(report, what), title_justify="left")
-    for name, justify in [
-        ("#", "right"),
-        (report["by"], "left"),
-        (_value_key(report), "right"),
-        ("previous", "right"),
-        ("growth", "right"),
-        ("share", "right"),
-        ("shift", "right"),
-        ("leads", "right"),
-    ]:
-        _column(table, name, justify, fold=name == report["by"])
+    table = FitTable(
+        [
+            Column("#", priority=3),
+            Column(report["by"], "left"),
+            Column(_value_key(report)),
+            Column("previous", priority=1),
+            Column("growth", priority=6),
+            Column("share", priority=5),
+            Column("shift", priority=4),
+            Column("leads", priority=2),
+        ],
+        title=_title(report, what),
+    )
     for g in report["groups"]:
         table.add_row(
             str(g["rank"] or "-"),
@@ -121,14 +118,18 @@ def summary_table(report: dict[str, Any]) -> Group:
 
 
 def top_table(report: dict[str, Any]) -> Group:
-    table = Table(title=_title(report, f"Top {len(report['rows'])}"), title_justify="left")
-    columns = [("#", "right"), (report["by"], "left")]
+    """The period's largest groups; for models also author and origin (left out, with rank
+    change and `#`, when the console is narrow)."""
+    columns = [Column("#", priority=3), Column(report["by"], "left")]
     if report["by"] == "model":
-        columns += [("author", "left"), ("origin", "left")]
-    columns += [(_value_key(report), "right"), ("growth", "right"), ("share", "right")]
-    columns += [("rank Δ", "right")]
-    for name, justify in columns:
-        _column(table, name, justify, fold=name == report["by"])
+        columns += [Column("author", "left", priority=2), Column("origin", "left", priority=4)]
+    columns += [
+        Column(_value_key(report)),
+        Column("growth", priority=6),
+        Column("share", priority=5),
+        Column("rank Δ", priority=1),
+    ]
+    table = FitTable(columns, title=_title(report, f"Top {len(report['rows'])}"))
     for r in report["rows"]:
         cells = [str(r["rank"]), r["key"]]
         if report["by"] == "model":
@@ -142,7 +143,7 @@ def top_table(report: dict[str, Any]) -> Group:
         table.add_row(*cells)
     lines = [
         f"Top {len(report['rows'])} share {fmt.pct(report['top_k_share'], 1)}; "
-        f"HHI {report['hhi']:,.0f} (0-10,000)."
+        f"HHI {'-' if report['hhi'] is None else format(report['hhi'], ',.0f')} (0-10,000)."
     ]
     for u in report.get("unranked", []):
         lines.append(
@@ -153,46 +154,144 @@ def top_table(report: dict[str, Any]) -> Group:
     return Group(table, extra, _cost_note(report), footer(report))
 
 
-def trend_table(report: dict[str, Any], max_groups: int = 8) -> Group:
-    rows = report["rows"]
-    totals: dict[str, int] = {}
-    for r in rows:
-        totals[r["key"]] = totals.get(r["key"], 0) + r["tokens"]
+# the key of rows a report already summed (`metrics.reports.trend` with ``limit``)
+OTHERS = "others"
+
+
+def _prefolded(report: dict[str, Any]) -> bool:
+    return bool(report.get("others")) and any(r["key"] == OTHERS for r in report["rows"])
+
+
+def trend_groups(report: dict[str, Any], limit: int | None = None) -> tuple[list[str], list[str]]:
+    """(shown, folded): the ``limit`` groups (default `TREND_LIMIT`) with the largest total
+    over the report's periods, largest first (ties by name), and the rest. Rows the report
+    already summed under `OTHERS` are neither."""
+    limit = TREND_LIMIT if limit is None else max(limit, 1)
+    key = _value_key(report)
+    skip = OTHERS if _prefolded(report) else None
+    totals: dict[str, float] = {}
+    for r in report["rows"]:
+        if r["key"] != skip:
+            totals[r["key"]] = totals.get(r["key"], 0) + (r.get(key, r.get("tokens")) or 0)
     keys = sorted(totals, key=lambda k: (-totals[k], k))
-    shown, rest = keys[:max_groups], keys[max_groups:]
-    table = Table(title=f"Tokens by {report['by']} per {report['grain']}", title_justify="left")
-    table.add_column(report["grain"])
-    for k in shown:
-        table.add_column(k, justify="right")
-    if rest:
-        table.add_column(f"{len(rest)} others", justify="right")
-    table.add_column("all", justify="right")
+    return keys[:limit], keys[limit:]
+
+
+def trend_table(report: dict[str, Any], *, limit: int | None = None) -> Group:
+    """Value per period and group: the ``limit`` largest groups (default `TREND_LIMIT`) as
+    columns, the rest summed in an ``others`` column, so each row adds up to ``all``. When
+    that is too wide for the console, the cells lose their growth; when it still is, one row
+    per period and group (the long layout)."""
+    key = _value_key(report)
+    shown, rest = trend_groups(report, limit)
+    # what the others column sums: the groups folded here, and the report's own fold
+    summed = [*rest, OTHERS] if _prefolded(report) else rest
     by_start: dict[str, dict[str, dict[str, Any]]] = {}
-    for r in rows:
+    for r in report["rows"]:
         by_start.setdefault(r["start"], {})[r["key"]] = r
-    for start, cells in by_start.items():
-        values = []
-        for k in shown:
-            cell = cells.get(k)
-            if cell is None:
-                values.append("")
-            else:
-                growth = (
-                    fmt.pct(cell["growth"], 1, signed=True) if cell["growth"] is not None else ""
-                )
-                values.append(f"{fmt.tokens(cell['tokens'])} {growth}".strip())
-        if rest:
-            values.append(fmt.tokens(sum(cells[k]["tokens"] for k in rest if k in cells)))
-        values.append(fmt.tokens(sum(c["tokens"] for c in cells.values())))
-        table.add_row(period_label(_day(start), report["grain"]), *values)
-    return Group(table, footer(report))
+    grain = report["grain"]
+    labels = {start: period_label(_day(start), grain) for start in by_start}
+    what = "Cost" if _is_cost(report) else "Tokens"
+    title = f"{what} by {report['by']} per {grain}"
+    if labels:
+        first, last = labels[min(labels)], labels[max(labels)]
+        title += f", {first}" if first == last else f", {first} to {last}"
+
+    def value(cell: dict[str, Any]) -> float:
+        return cell.get(key, cell.get("tokens")) or 0
+
+    def wide(groups: list[str], folded: list[str], growth: bool) -> FitTable:
+        folded = [*folded, OTHERS] if _prefolded(report) else folded
+        columns = [Column(grain, "left"), *(Column(k) for k in groups)]
+        columns += [Column(OTHERS)] if folded else []
+        table = FitTable([*columns, Column("all")], title=title)
+        for start, cells in by_start.items():
+            row = [labels[start]]
+            for k in groups:
+                cell = cells.get(k)
+                text = "" if cell is None else _value(report, value(cell))
+                if growth and cell is not None and cell["growth"] is not None:
+                    text += f" {fmt.pct(cell['growth'], 1, signed=True)}"
+                row.append(text)
+            if folded:
+                row.append(_value(report, sum(value(cells[k]) for k in folded if k in cells)))
+            row.append(_value(report, sum(value(c) for c in cells.values())))
+            table.add_row(*row)
+        return table
+
+    def long() -> FitTable:
+        table = FitTable(
+            [
+                Column(grain, "left"),
+                Column(report["by"], "left"),
+                Column(key),
+                Column("growth", priority=2),
+                Column("share", priority=1),
+            ],
+            title=title,
+        )
+        for index, (start, cells) in enumerate(by_start.items()):
+            if index:
+                table.add_section()
+            label = labels[start]
+            for k in shown:
+                if k in cells:
+                    c = cells[k]
+                    growth, share = fmt.pct(c["growth"], 1, signed=True), fmt.pct(c["share"], 1)
+                    table.add_row(label, k, _value(report, value(c)), growth, share)
+                    label = ""
+            folded = [cells[k] for k in summed if k in cells]
+            if folded:
+                share = sum(c["share"] or 0 for c in folded)
+                total = sum(value(c) for c in folded)
+                # a sum of groups has a growth only when the report computed it
+                one = folded[0] if len(folded) == 1 and folded[0]["key"] == OTHERS else None
+                growth = fmt.pct(one["growth"], 1, signed=True) if one else ""
+                table.add_row(label, OTHERS, _value(report, total), growth, fmt.pct(share, 1))
+                label = ""
+            total = sum(value(c) for c in cells.values())
+            table.add_row(label, "all", _value(report, total), "", "")
+        return table
+
+    notes = []
+    if rest:
+        notes.append(
+            f"others: the {len(rest)} smaller {report['by']} groups, summed "
+            f"(all {len(shown) + len(rest)}: --json)."
+        )
+    note = Text("\n".join(notes), style="dim") if notes else None
+    hint = _LongLayoutHint(lambda k: wide(*trend_groups(report, k), growth=False), len(shown))
+    long_note = Group(*(n for n in (note, hint) if n is not None))
+    layout = FirstFit(
+        (wide(shown, rest, growth=True), note),
+        (wide(shown, rest, growth=False), note),
+        (long(), long_note),
+    )
+    return Group(layout, footer(report))
+
+
+class _LongLayoutHint:
+    """Under the long layout of `trend`: the largest ``--limit`` whose groups would fit as
+    columns on this console, if any (``wide(k)`` builds that table)."""
+
+    def __init__(self, wide: Any, shown: int) -> None:
+        self.wide = wide
+        self.shown = shown
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for k in range(self.shown - 1, 1, -1):
+            if self.wide(k).fits(console, options):
+                yield Text(f"With --limit {k} the groups fit as columns.", style="dim")
+                return
 
 
 def lead_table(report: dict[str, Any], max_rows: int = 16) -> Group:
+    """A against B per period (the last ``max_rows``), with the streak and first crossover."""
     a, b = report["a"], report["b"]
-    table = Table(title=f"{a} vs {b} by {report['by']} per {report['grain']}", title_justify="left")
-    for name in (report["grain"], a, b, f"{a} ahead"):
-        table.add_column(name, justify="left" if name == report["grain"] else "right")
+    table = FitTable(
+        [Column(report["grain"], "left"), Column(a), Column(b), Column(f"{a} ahead", priority=1)],
+        title=f"{a} vs {b} by {report['by']} per {report['grain']}",
+    )
     for p in report["periods"][-max_rows:]:
         table.add_row(
             period_label(_day(p["start"]), report["grain"]),

@@ -13,7 +13,13 @@ and unknown. Weekly tokens (input + output) per origin, as written into the ledg
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import os
+import re
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import ibis
 import pyarrow as pa
@@ -23,6 +29,20 @@ from tokenstat.catalog import Author, Catalog, Model
 from tokenstat.metrics import reports
 from tokenstat.metrics.facts import attribution
 from tokenstat.metrics.reports import Dataset, Selection
+
+# set to a zone name when this file runs again under that local time zone (see the last tests)
+ZONE_ENV = "TOKENSTAT_TEST_TZ"
+
+
+@pytest.fixture(autouse=True)
+def local_zone(isolated_env, monkeypatch: pytest.MonkeyPatch):
+    """Under ``TOKENSTAT_TEST_TZ``, undo the UTC of the shared test environment."""
+    zone = os.environ.get(ZONE_ENV)
+    if zone:
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+    yield zone
+
 
 WEEKS = [date(2026, 3, 2) + timedelta(weeks=i) for i in range(5)]
 WEEKLY = {
@@ -210,3 +230,218 @@ def test_open_weights_and_author_dimensions(ds):
     assert ow["open"]["tokens"] == 10 and ow["closed"]["tokens"] == 20
     authors = by_key(reports.summary(ds, by="author", grain="week", at=date(2026, 3, 9)))
     assert set(authors) == {"lab-cn", "lab-us", "unknown"}
+
+
+# ---- ties, the ISO-year boundary, other time zones ---------------------------------------
+
+
+def weekly_dataset(weekly: dict[str, list[int]], mondays: list[date]) -> Dataset:
+    """A dataset of ``weekly`` tokens per model (models ``cn/*`` from CN, ``us/*`` from US),
+    each figure split over the Monday and the Sunday of its week, as `daily_rows` does."""
+    cat = Catalog()
+    cat.add_author(Author("cn", "CN Lab", "CN", "yes"))
+    cat.add_author(Author("us", "US Lab", "US", "no"))
+    for model in weekly:
+        cat.add_model(Model(model, model.split("/")[0]))
+    days, models, inputs = [], [], []
+    for model, values in weekly.items():
+        for monday, value in zip(mondays, values, strict=True):
+            for day, part in (
+                (monday, value // 2),
+                (monday + timedelta(days=6), value - value // 2),
+            ):
+                days.append(day)
+                models.append(model)
+                inputs.append(part)
+    n = len(days)
+    table = pa.table(
+        {
+            "day": pa.array(days, pa.date32()),
+            "source": pa.array(["market"] * n),
+            "model": pa.array(models),
+            "provider": pa.array([None] * n, pa.string()),
+            "input_tokens": pa.array(inputs, pa.int64()),
+            **{
+                c: pa.array([0] * n, pa.int64())
+                for c in (
+                    "output_tokens",
+                    "cache_read_tokens",
+                    "cache_write_tokens",
+                    "reasoning_tokens",
+                )
+            },
+        }
+    )
+    daily = ibis.duckdb.connect().create_table("daily", table)
+    return Dataset(daily=daily, usage=daily, attributed=attribution(cat, weekly, {}), sources=[])
+
+
+# ranks per week, by hand: W10 a 1, b 2, c 2, d 4 ("1224"); W11 a 1, b 1, c 3, d 4;
+# W12 a 1, b 1, c 3, d 3; W13 a 1, b 2, c 2, d 4
+TIES = {
+    "cn/a": [40, 50, 50, 60],
+    "us/b": [30, 50, 50, 20],
+    "cn/c": [30, 20, 10, 20],
+    "us/d": [10, 5, 10, 10],
+}
+
+
+@pytest.fixture(scope="module")
+def ties() -> Dataset:
+    return weekly_dataset(TIES, WEEKS[:4])
+
+
+def ranks(report: dict) -> dict[str, int | None]:
+    return {g["key"]: g["rank"] for g in report["groups"]}
+
+
+def test_ties_share_a_rank_and_the_next_rank_is_skipped(ties):
+    expected = {
+        date(2026, 3, 2): {"cn/a": 1, "us/b": 2, "cn/c": 2, "us/d": 4},
+        date(2026, 3, 9): {"cn/a": 1, "us/b": 1, "cn/c": 3, "us/d": 4},
+        date(2026, 3, 16): {"cn/a": 1, "us/b": 1, "cn/c": 3, "us/d": 3},
+        date(2026, 3, 23): {"cn/a": 1, "us/b": 2, "cn/c": 2, "us/d": 4},
+    }
+    for monday, want in expected.items():
+        assert ranks(reports.summary(ties, by="model", grain="week", at=monday)) == want
+
+
+def test_rank_change_across_a_tie(ties):
+    rows = reports.top(ties, by="model", grain="week", at=date(2026, 3, 9), limit=4)["rows"]
+    # previous ranks 1, 2, 2, 4; now 1, 1, 3, 4; change = previous - now
+    assert {r["key"]: r["rank_change"] for r in rows} == {
+        "cn/a": 0,
+        "us/b": 1,
+        "cn/c": -1,
+        "us/d": 0,
+    }
+
+
+def test_leader_streak_under_ties_counts_every_holder_of_rank_1(ties):
+    streaks = {
+        date(2026, 3, 2): {"cn/a": 1, "us/b": 0},
+        date(2026, 3, 9): {"cn/a": 2, "us/b": 1},
+        date(2026, 3, 16): {"cn/a": 3, "us/b": 2},
+        date(2026, 3, 23): {"cn/a": 4, "us/b": 0},
+    }
+    for monday, want in streaks.items():
+        g = by_key(reports.summary(ties, by="model", grain="week", at=monday))
+        assert {k: g[k]["leader_streak"] for k in want} == want
+
+
+def test_a_tie_is_not_a_lead(ties):
+    # a > b strictly in W10 and W13 only; the ties of W11 and W12 break the streak
+    report = reports.lead(ties, "cn/a", "us/b", by="model", grain="week")
+    assert [p["a_leads"] for p in report["periods"]] == [True, False, False, True]
+    assert report["streak"] == 1
+    assert report["first_crossover"] == "2026-03-23"
+    at_w12 = reports.lead(ties, "cn/a", "us/b", by="model", grain="week", at=date(2026, 3, 16))
+    assert at_w12["streak"] == 0
+
+
+# 2020 has 53 ISO weeks: 2020-W53 is Mon 2020-12-28 .. Sun 2021-01-03
+MONDAYS_2020 = [date(2020, 12, 21), date(2020, 12, 28), date(2021, 1, 4), date(2021, 1, 11)]
+# 2025 has 52: 2026-W01 is Mon 2025-12-29 .. Sun 2026-01-04
+MONDAYS_2025 = [date(2025, 12, 15), date(2025, 12, 22), date(2025, 12, 29), date(2026, 1, 5)]
+
+
+@pytest.fixture(scope="module")
+def year_2020() -> Dataset:
+    return weekly_dataset({"cn/x": [10, 20, 50, 40], "us/y": [30, 25, 30, 60]}, MONDAYS_2020)
+
+
+@pytest.fixture(scope="module")
+def year_2025() -> Dataset:
+    return weekly_dataset({"cn/x": [90, 100, 150, 120], "us/y": [80, 120, 100, 130]}, MONDAYS_2025)
+
+
+def test_week_53_is_one_week_across_new_year(year_2020):
+    report = reports.summary(year_2020, by="origin", grain="week", at=date(2021, 1, 2))
+    assert (report["period"]["start"], report["period"]["end"]) == ("2020-12-28", "2021-01-03")
+    assert report["total"]["tokens"] == 20 + 25
+    assert report["total"]["previous"] == 10 + 30
+
+
+def test_growth_and_leader_streak_from_2020_w53_into_2021_w01(year_2020):
+    report = reports.summary(year_2020, by="origin", grain="week", at=date(2021, 1, 4))
+    g = by_key(report)
+    assert report["period"]["start"] == "2021-01-04"
+    assert g["CN"]["growth"] == pytest.approx(50 / 20 - 1)
+    assert g["US"]["growth"] == pytest.approx(30 / 25 - 1)
+    assert g["CN"]["share_shift_pp"] == pytest.approx((50 / 80 - 20 / 45) * 100)
+    assert (g["CN"]["leader_streak"], g["US"]["leader_streak"]) == (1, 0)
+    w53 = by_key(reports.summary(year_2020, by="origin", grain="week", at=date(2020, 12, 28)))
+    assert w53["US"]["leader_streak"] == 2  # W52 and W53
+
+
+def test_lead_and_trend_across_2020_w53(year_2020):
+    report = reports.lead(year_2020, "CN", "US", by="origin", grain="week")
+    assert [p["a_leads"] for p in report["periods"]] == [False, False, True, False]
+    assert report["first_crossover"] == "2021-01-04"
+    trend = reports.trend(year_2020, by="origin", grain="week", last=3, at=date(2021, 1, 4))
+    cells = {(r["start"], r["key"]): r["tokens"] for r in trend["rows"]}
+    assert cells == {
+        ("2020-12-21", "CN"): 10,
+        ("2020-12-21", "US"): 30,
+        ("2020-12-28", "CN"): 20,
+        ("2020-12-28", "US"): 25,
+        ("2021-01-04", "CN"): 50,
+        ("2021-01-04", "US"): 30,
+    }
+
+
+def test_growth_streaks_and_trend_from_2025_w52_into_2026_w01(year_2025):
+    report = reports.summary(year_2025, by="origin", grain="week", at=date(2026, 1, 1))
+    g = by_key(report)
+    assert (report["period"]["start"], report["period"]["end"]) == ("2025-12-29", "2026-01-04")
+    assert g["CN"]["growth"] == pytest.approx(150 / 100 - 1)
+    assert g["US"]["growth"] == pytest.approx(100 / 120 - 1)
+    assert (g["CN"]["leader_streak"], g["US"]["leader_streak"]) == (1, 0)
+    w52 = by_key(reports.summary(year_2025, by="origin", grain="week", at=date(2025, 12, 28)))
+    assert w52["US"]["leader_streak"] == 1 and w52["CN"]["leader_streak"] == 0
+    lead = reports.lead(year_2025, "CN", "US", by="origin", grain="week")
+    assert [p["a_leads"] for p in lead["periods"]] == [True, False, True, False]
+    assert lead["first_crossover"] == "2025-12-29" and lead["streak"] == 0
+    trend = reports.trend(year_2025, by="origin", grain="week", last=2, at=date(2026, 1, 5))
+    cells = {(r["start"], r["key"]): r["tokens"] for r in trend["rows"]}
+    assert cells == {
+        ("2025-12-29", "CN"): 150,
+        ("2025-12-29", "US"): 100,
+        ("2026-01-05", "CN"): 120,
+        ("2026-01-05", "US"): 130,
+    }
+
+
+def test_the_local_time_zone_is_in_effect(local_zone):
+    offset = datetime(2026, 1, 15, 12).astimezone().utcoffset()
+    # Los Angeles is UTC-8 and Shanghai UTC+8 in January; the shared environment is UTC
+    expected = {"America/Los_Angeles": -8, "Asia/Shanghai": 8}.get(local_zone, 0)
+    assert offset == timedelta(hours=expected)
+
+
+# the tests whose answers hang on where a day or a period starts
+ZONE_SENSITIVE = (
+    "summary_week_12 or default_period or month_grain or week_53 or 2020_w53 or 2025_w52 "
+    "or lead_streak_and_crossovers or local_time_zone_is_in_effect"
+)
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Shanghai"])
+def test_metrics_do_not_change_with_the_local_time_zone(zone: str):
+    """The period-sensitive tests of this file, run again in a fresh process whose local
+    zone is ``zone``, give the same (hand-computed) answers."""
+    if os.environ.get(ZONE_ENV):
+        pytest.skip("this run is already under another zone")
+    env = {**os.environ, "TZ": zone, ZONE_ENV: zone}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__]
+    done = subprocess.run(
+        [*command, "-k", ZONE_SENSITIVE],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    passed = re.search(r"(\d+) passed", done.stdout)
+    assert passed and int(passed.group(1)) == 9, done.stdout[-500:]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -228,17 +227,12 @@ def test_schedule_shape():
     assert TIERED and WINDOWED and DATED and VARIANTS and CACHED and SPECIAL
 
 
-def test_schedule_is_built_once_and_fast():
-    started = time.perf_counter()
-    again = build_schedule()
-    assert again is SCHEDULE
-    assert time.perf_counter() - started < 0.01
+def test_schedule_is_built_once():
+    # how long it takes is measured by benchmarks/bench_schedule.py, not here
+    assert build_schedule() is SCHEDULE
     from tokenstat.prices.schedule import _build
 
-    started = time.perf_counter()
-    rebuilt = _build(data_snapshot.get_snapshot().providers)
-    assert time.perf_counter() - started < 2.0
-    assert rebuilt.equals(SCHEDULE)
+    assert _build(data_snapshot.get_snapshot().providers).equals(SCHEDULE)
 
 
 def test_deepseek_off_peak_window_is_split_at_midnight():

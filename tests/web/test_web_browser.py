@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import REPO
-from tests.visual_data import EVIL_MODEL
+from tests.visual_data import EVIL_APP, EVIL_MODEL
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
@@ -152,7 +152,9 @@ def test_hostile_names_render_as_text(browser, hostile_db: Path):
         assert page.locator("#summary-table script").count() == 0
         page.select_option("select[name='by']", "app")
         _settled(page, 2)
-        assert page.locator("#summary-table img").count() == 0
+        apps = page.locator("#summary-table tbody td.key").all_inner_texts()
+        assert EVIL_APP in apps  # shown as text ...
+        assert page.locator("#summary-table img").count() == 0  # ... not as an element
         page.screenshot(path=str(ARTIFACTS / "dashboard-hostile.png"), full_page=True)
         assert [p for p in problems if "dialog" in p] == []
         assert [p for p in problems if "off-machine" in p] == []

@@ -1,4 +1,9 @@
-"""The main job: load the bundled sample into a fresh ledger and print the headline report."""
+"""The main job: load the bundled sample into a fresh ledger and print the headline report.
+
+`demo` never touches a ledger that holds rows: with ``--db`` naming one, it stops with the
+next step (exit 1); a missing path or a ledger without usage rows is used, and nothing is
+ever deleted.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from pathlib import Path
 import typer
 
 from tokenstat.cli.app import command, err, out, state
+from tokenstat.errors import LedgerError
+from tokenstat.periods import parse_day
 from tokenstat.render import tables
 
 SAMPLE_WEEK = date(2026, 4, 5)
@@ -19,20 +26,37 @@ def sample_path() -> Path:
     return Path(str(resources.files("tokenstat.sample").joinpath("data", "sample_market.csv.gz")))
 
 
+def refuse_ledger_with_rows(path: Path, rows: int) -> None:
+    """Stop (`LedgerError`, exit 1) when the ledger at ``path`` already holds ``rows`` > 0."""
+    if rows:
+        raise LedgerError(
+            f"{path} already holds {rows:,} usage rows; demo loads the sample only into a "
+            "new or empty ledger",
+            hint=f"leave out --db (a temporary ledger), name a new file, or report on this one: "
+            f"tokenstat --db {path} summary",
+        )
+
+
 @command("demo")
 def demo(
     at: str = typer.Option(SAMPLE_WEEK.isoformat(), help="A day in the week to report."),
 ) -> None:
-    """Load the bundled SYNTHETIC sample into a fresh ledger and print the week's report."""
+    """Load the bundled SYNTHETIC sample into a fresh ledger and print the week's report.
+
+    \b
+    Examples:
+      tokenstat demo
+      tokenstat --db sample.duckdb demo      # keep the sample ledger to explore
+      tokenstat --db sample.duckdb summary --by origin
+    """
     from tokenstat import api
     from tokenstat.metrics import reports
 
-    day = date.fromisoformat(at)
+    day = parse_day(at)
     with tempfile.TemporaryDirectory(prefix="tokenstat-demo-") as tmp:
         db = state.db or Path(tmp) / "demo.duckdb"
-        if state.db and db.exists():
-            db.unlink()
         with api.open_ledger(db) as ledger:
+            refuse_ledger_with_rows(ledger.path, ledger.row_count())
             result = api.import_path(ledger, "market", [sample_path()], catalog=state.catalog())
             err.print(
                 f"Loaded {result.rows_new:,} rows of the bundled synthetic sample "

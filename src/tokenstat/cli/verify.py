@@ -20,7 +20,13 @@ def verify_command(
     as_json: bool = JSON_OPTION,
     as_csv: bool = CSV_OPTION,
 ) -> None:
-    """Recompute each claim of a claims file and say whether it holds (exit 1 if one is wrong)."""
+    """Check each claim of a claims file against the ledger (exit 1 if one is wrong).
+
+    \b
+    Examples:
+      tokenstat verify examples/claims-sample.yaml
+      tokenstat verify claims.yaml --strict --json
+    """
     from tokenstat import api
     from tokenstat.claims import Sources, load_claims, verify
     from tokenstat.ledger import Ledger

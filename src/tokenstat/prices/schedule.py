@@ -96,6 +96,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 from genai_prices import data_snapshot
 from genai_prices.data_units import unit_data
 from genai_prices.types import (
@@ -153,8 +154,8 @@ SCHEDULE_SCHEMA = pa.schema(
         pa.field("variant_context", pa.string()),
         pa.field("valid_from", _TS),
         pa.field("valid_to", _TS),
-        pa.field("window_start", pa.int32()),
-        pa.field("window_end", pa.int32()),
+        pa.field("window_start", pa.int64()),
+        pa.field("window_end", pa.int64()),
         pa.field("tier_min_input", pa.int64(), nullable=False),
         pa.field("tier_max_input", pa.int64()),
         *(pa.field(column, pa.float64()) for column in PRICE_COLUMNS),
@@ -363,9 +364,29 @@ def build_schedule(providers: Sequence[Provider] | None = None) -> pa.Table:
     cached = _cache
     if cached is not None and cached[0] is providers:
         return cached[1]
-    table = _build(providers)
+    table = one_hour_cache_writes(_build(providers))
     _cache = (providers, table)
     return table
+
+
+# Anthropic's documented price of a one-hour cache write: twice the base input price
+ANTHROPIC_ONE_HOUR_WRITE = 2.0
+
+
+def one_hour_cache_writes(table: pa.Table) -> pa.Table:
+    """``table`` with a one-hour cache-write price for the Anthropic rows that have a cache
+    write price but no one-hour one (`ANTHROPIC_ONE_HOUR_WRITE` x input); genai-prices'
+    own one-hour prices are kept as they are."""
+
+    missing = pc.and_(
+        pc.and_(pc.equal(table["provider"], "anthropic"), pc.is_valid(table["cache_write"])),
+        pc.and_(pc.is_null(table["cache_write_1h"]), pc.is_valid(table["input"])),
+    )
+    filled = pc.if_else(
+        missing, pc.multiply(table["input"], ANTHROPIC_ONE_HOUR_WRITE), table["cache_write_1h"]
+    )
+    index = table.schema.get_field_index("cache_write_1h")
+    return table.set_column(index, table.field(index), filled)
 
 
 def schedule_memtable(schedule: pa.Table | None = None) -> ibis.Table:

@@ -1,0 +1,5 @@
+"""`python -m tokenstat`: the command line."""
+
+from tokenstat.cli import main
+
+main()

@@ -27,7 +27,13 @@ from tokenstat.metrics import reports
 from tokenstat.metrics.cube import UNRANKED
 from tokenstat.metrics.reports import Dataset, Selection
 from tokenstat.metrics.shift import share_shift
-from tokenstat.periods import period_end, period_start, period_start_expr, shift_period
+from tokenstat.periods import (
+    OutsideCalendar,
+    period_end,
+    period_start,
+    period_start_expr,
+    shift_period,
+)
 from tokenstat.render import charts
 
 if TYPE_CHECKING:
@@ -132,14 +138,11 @@ def rollup(
 
     Reports of another grain (and of ``day``) must read the rows themselves."""
     sums: dict[str, Any] = {}
-    for name in TOKEN_SUMS:
-        if name in rows.columns:
-            sums[name] = rows[name].sum().cast("int64")
+    for name in (*TOKEN_SUMS, "cost_reported_rows", "rows"):
+        if name in rows.columns:  # as wide as the ledger's rollups: sums cannot overflow
+            sums[name] = rows[name].sum().cast("decimal(38, 0)")
     if "cost_reported" in rows.columns:
         sums["cost_reported"] = rows.cost_reported.sum()
-    for name in ("cost_reported_rows", "rows"):
-        if name in rows.columns:
-            sums[name] = rows[name].sum().cast("int64")
     period = period_start_expr(rows.day, grain).name("period")
     rolled = rows.group_by([period, *keys]).aggregate(day=rows.day.max(), **sums)
     return rolled.drop("period").to_pyarrow()
@@ -209,8 +212,12 @@ def build(
     trend = reports.trend(ds, by="origin", grain=grain, last=last, at=start, sel=sel)
     pair = lead_pair or charts.default_pair(trend)
     lead = reports.lead(ds, *pair, by="origin", grain=grain, at=start, sel=sel) if pair else None
-    first_trend = min(date.fromisoformat(r["start"]) for r in trend["rows"])
-    earlier = since or max(first_trend, shift_period(start, grain, -(last - 1)))
+    first_trend = min((date.fromisoformat(r["start"]) for r in trend["rows"]), default=start)
+    try:
+        back = shift_period(start, grain, -(last - 1))
+    except OutsideCalendar:  # near year 1
+        back = date.min
+    earlier = since or max(first_trend, back)
     shift: dict[str, Any] = {}
     for by in ("origin", "author"):
         try:

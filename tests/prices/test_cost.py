@@ -157,7 +157,7 @@ def test_slices(invoke, ledger_rows):
     nothing = invoke("cost", "--since", "2026-05-01")
     assert nothing.exit_code == 1 and "no rows for this selection" in nothing.stderr
     bad = invoke("cost", "--where", "colour=red")
-    assert bad.exit_code == 1 and "unknown column 'colour'" in bad.stderr
+    assert bad.exit_code == 1 and "--where: unknown dimension 'colour'" in bad.stderr
 
 
 def test_pricing_basis_is_listed(invoke, ledger_rows):

@@ -154,7 +154,21 @@ def test_hostile_names_stay_text(hostile_db: Path):
     assert EVIL_MODEL not in report.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in report.text
     apps = client.get("/api/summary?by=app&at=2026-03-31").json()
     assert EVIL_APP in [g["key"] for g in apps["groups"]]  # JSON carries the string as data
-    assert EVIL_MODEL not in client.get("/").text
+    # the chart of the top apps names the hostile app, as data of the spec, never as markup
+    chart = client.get("/api/chart/top?by=app&at=2026-03-31")
+    assert EVIL_APP in set(_strings(chart.json())) and EVIL_APP not in chart.text
+
+
+def _strings(value: object):
+    """Every string inside a JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 def test_a_starting_server_preloads_the_forecast_library(visual_db: Path):
@@ -174,3 +188,72 @@ print("statsforecast.models" in sys.modules)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True"]
+
+
+def test_wildcard_bind_keeps_the_host_check(visual_db: Path):
+    import socket
+
+    from tokenstat.web.hosts import allowed_hosts
+
+    allowed = allowed_hosts("0.0.0.0", ["dash.example", "*.lan"])
+    client = TestClient(create_app(visual_db, allowed_hosts=allowed))
+    for evil in ("evil.example", "evil.example:8000", "0.0.0.0", "dash.example.evil.example"):
+        assert client.get("/api/meta", headers={"host": evil}).status_code in (400, 403), evil
+    for good in (
+        "127.0.0.1:8000",
+        "localhost",
+        f"{socket.gethostname()}:8000",
+        "dash.example",
+        "box.lan:8000",
+    ):
+        assert client.get("/api/meta", headers={"host": good}).status_code == 200, good
+
+
+@pytest.mark.parametrize("bad", ["*", "a*b", "evil.example/x", "", "x y"])
+def test_allow_host_refuses_what_is_not_a_host_name(bad: str):
+    from tokenstat.errors import QueryError
+    from tokenstat.web.hosts import allowed_hosts
+
+    with pytest.raises(QueryError, match="--allow-host"):
+        allowed_hosts("0.0.0.0", [bad])
+
+
+def test_serve_on_0_0_0_0_warns_and_refuses_unknown_hosts(visual_db: Path):
+    import http.client
+    import socket
+    import time
+
+    with socket.socket() as probe:  # a free port, released before the server binds it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-c", "from tokenstat.cli import app; app()"]
+    command += ["--db", str(visual_db), "serve"]
+    command += ["--host", "0.0.0.0", "--port", str(port), "--allow-host", "dash.example"]
+    server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+
+    def status(host: str) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            connection.request("GET", "/api/meta", headers={"Host": host})
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                first = status("evil.example")
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "no server"
+                time.sleep(0.2)
+        assert first == 400
+        assert status(f"{socket.gethostname()}:{port}") == 200
+        assert status("dash.example") == 200
+        assert status(f"127.0.0.1:{port}") == 200
+    finally:
+        server.terminate()
+        stderr = server.communicate(timeout=30)[1]
+    assert "warning: listening on every address of this machine" in stderr
+    assert "dash.example" in stderr

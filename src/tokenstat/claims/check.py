@@ -203,6 +203,11 @@ class Verifier:
             raise ExpressionError(f"claim({cid!r}): no claim with that id")
         if cid in self._resolving:
             raise ExpressionError(f"claim({cid!r}) refers back to itself")
+        if len(self._resolving) >= expr_lang.MAX_REFERENCE_CHAIN:
+            raise ExpressionError(
+                f"claim({cid!r}): chain of claim() references too long (more than "
+                f"{expr_lang.MAX_REFERENCE_CHAIN} claims deep, from {self._resolving[0]!r})"
+            )
         self._resolving.append(cid)
         try:
             if claim.get("value") is not None:

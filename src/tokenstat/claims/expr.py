@@ -4,8 +4,8 @@ A hand-written tokenizer and recursive-descent parser; nothing is ever handed to
 ``eval``, ``exec`` or ``compile``. Grammar::
 
     expression := sum (COMPARE sum)?           COMPARE: < <= > >= == !=
-    sum        := product (("+" | "-") product)*
-    product    := unary (("*" | "/") unary)*
+    sum        := product (("+" | "-") product)*   one n-ary node, evaluated in a loop
+    product    := unary (("*" | "/") unary)*       likewise
     unary      := ("-" | "+") unary | power
     power      := atom ("**" unary)?           right-associative, binds tighter than unary
     atom       := NUMBER | "(" expression ")" | "[" items "]" | NAME "(" arguments ")"
@@ -18,8 +18,13 @@ Numbers may be written as in reports: ``12.96T``, ``31.48%``, ``$0.28``, ``1.5e1
 metric functions the caller provides (``tokens(by='origin', key='CN')``), which take
 keyword arguments only.
 
-Limits, each refused with an `ExpressionError` naming it: expression length
-(``MAX_LENGTH`` characters), nesting depth (``MAX_DEPTH``), list length, exponent size
+Limits, each refused with an `ExpressionError` naming it, all checked while parsing, before
+anything is evaluated: expression length (``MAX_LENGTH`` characters), syntax-tree size
+(``MAX_NODES``: every number, string, operator, list, call and claim reference counts one),
+nesting depth (``MAX_DEPTH`` levels of parentheses, lists, calls, signs and powers; a flat
+sum or product is one level however many terms it has, so evaluation never recurses deeper
+than a few frames per level), the chain of claim() references (``MAX_REFERENCE_CHAIN``,
+enforced by the caller that resolves them, `tokenstat.claims.check`), list length, exponent size
 (``|exponent| <= MAX_EXPONENT``), and the magnitude of every intermediate result
 (``<= MAX_MAGNITUDE``; no infinities or NaN). Names are only function names: there are no
 variables, attributes (``.``), subscripts, strings outside function arguments, or any
@@ -39,6 +44,8 @@ from tokenstat.quantities import SUFFIXES
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 32
+MAX_NODES = 1500
+MAX_REFERENCE_CHAIN = 32
 MAX_LIST = 1000
 MAX_EXPONENT = 64
 MAX_MAGNITUDE = 1e30
@@ -107,6 +114,14 @@ class Binary:
 
 
 @dataclass(frozen=True)
+class Chain:
+    """``first op1 term1 op2 term2 ...``, all ``+``/``-`` or all ``*``/``/``, left to right."""
+
+    first: Any
+    rest: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
 class Compare:
     op: str
     left: Any
@@ -162,6 +177,7 @@ class _Parser:
         self.tokens = tokenize(text)
         self.i = 0
         self.depth = 0
+        self.nodes = 0
         self.functions = functions
 
     # helpers
@@ -188,6 +204,15 @@ class _Parser:
     def leave(self) -> None:
         self.depth -= 1
 
+    def count(self, node: Any) -> Any:
+        """``node``, counted against `MAX_NODES`."""
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise ExpressionError(
+                f"expression too large (more than {MAX_NODES} numbers, operators and calls)"
+            )
+        return node
+
     # grammar
     def parse(self) -> Any:
         node = self.expression()
@@ -205,29 +230,29 @@ class _Parser:
         left = self.sum()
         if self.peek().text in COMPARISONS:
             op = self.take().text
-            left = Compare(op, left, self.sum())
+            left = self.count(Compare(op, left, self.sum()))
         self.leave()
         return left
 
     def sum(self) -> Any:
-        node = self.product()
-        while self.peek().text in ("+", "-"):
-            op = self.take().text
-            node = Binary(op, node, self.product())
-        return node
+        return self.chain(self.product, ("+", "-"))
 
     def product(self) -> Any:
-        node = self.unary()
-        while self.peek().text in ("*", "/"):
+        return self.chain(self.unary, ("*", "/"))
+
+    def chain(self, term: Callable[[], Any], ops: tuple[str, ...]) -> Any:
+        first = term()
+        rest: list[tuple[str, Any]] = []
+        while self.peek().text in ops:
             op = self.take().text
-            node = Binary(op, node, self.unary())
-        return node
+            rest.append((self.count(op), term()))
+        return Chain(first, tuple(rest)) if rest else first
 
     def unary(self) -> Any:
         if self.peek().text in ("-", "+"):
             op = self.take().text
             self.enter()
-            node = Unary(op, self.unary())
+            node = self.count(Unary(op, self.unary()))
             self.leave()
             return node
         return self.power()
@@ -239,13 +264,13 @@ class _Parser:
             self.enter()
             exponent = self.unary()
             self.leave()
-            return Binary("**", base, exponent)
+            return self.count(Binary("**", base, exponent))
         return base
 
     def atom(self) -> Any:
         token = self.take()
         if token.kind == "number":
-            return Num(_number(token.text, token.pos))
+            return self.count(Num(_number(token.text, token.pos)))
         if token.text == "(":
             node = self.expression()
             self.expect(")")
@@ -275,7 +300,7 @@ class _Parser:
                 self.take()
         self.expect("]")
         self.leave()
-        return ListOf(tuple(items))
+        return self.count(ListOf(tuple(items)))
 
     def call(self, name: Token) -> Call:
         if self.peek().text != "(":
@@ -301,11 +326,14 @@ class _Parser:
                     self.take()
                     value = self.take() if self.peek().kind == "string" else None
                     kwargs.append(
-                        (token.text, Str(value.text[1:-1]) if value else self.expression())
+                        (
+                            token.text,
+                            self.count(Str(value.text[1:-1])) if value else self.expression(),
+                        )
                     )
                 elif token.kind == "string":
                     self.take()
-                    args.append(Str(token.text[1:-1]))
+                    args.append(self.count(Str(token.text[1:-1])))
                 else:
                     if kwargs:
                         raise ExpressionError(
@@ -319,7 +347,7 @@ class _Parser:
                 self.take()
         self.expect(")")
         self.leave()
-        return Call(name.text, tuple(args), tuple(kwargs))
+        return self.count(Call(name.text, tuple(args), tuple(kwargs)))
 
 
 def parse(text: str, metrics: tuple[str, ...] = ()) -> Any:
@@ -378,8 +406,13 @@ class Evaluator:
         if isinstance(node, Unary):
             value = self.number(node.operand)
             return -value if node.op == "-" else value
+        if isinstance(node, Chain):
+            value = self.number(node.first)
+            for op, term in node.rest:
+                value = self.apply(op, value, self.number(term))
+            return value
         if isinstance(node, Binary):
-            return self.binary(node)
+            return self.apply(node.op, self.number(node.left), self.number(node.right))
         if isinstance(node, Call):
             return _checked(self.call(node))
         if isinstance(node, Compare):
@@ -390,15 +423,15 @@ class Evaluator:
             raise ExpressionError("a string can only be a function argument")
         raise ExpressionError(f"cannot evaluate {type(node).__name__}")
 
-    def binary(self, node: Binary) -> float:
-        left, right = self.number(node.left), self.number(node.right)
-        if node.op == "+":
+    def apply(self, op: str, left: float, right: float) -> float:
+        """``left op right`` for one operator (+ - * / **), checked."""
+        if op == "+":
             return _checked(left + right)
-        if node.op == "-":
+        if op == "-":
             return _checked(left - right)
-        if node.op == "*":
+        if op == "*":
             return _checked(left * right)
-        if node.op == "/":
+        if op == "/":
             if right == 0:
                 raise ExpressionError("division by zero")
             return _checked(left / right)
@@ -474,6 +507,10 @@ def references(text: str, metrics: tuple[str, ...] = ()) -> list[str]:
         elif isinstance(node, Binary | Compare):
             walk(node.left)
             walk(node.right)
+        elif isinstance(node, Chain):
+            walk(node.first)
+            for _, term in node.rest:
+                walk(term)
         elif isinstance(node, Unary):
             walk(node.operand)
         elif isinstance(node, ListOf):

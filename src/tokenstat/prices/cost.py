@@ -40,8 +40,10 @@ import ibis.expr.types as ir
 from tokenstat.errors import QueryError
 from tokenstat.metrics.facts import (
     MODEL_DIMENSIONS,
-    NO_VALUE,
+    WIDE,
     check_dimension,
+    group_key,
+    token_value,
     with_attribution,
 )
 from tokenstat.periods import check_grain, period_start_expr
@@ -83,11 +85,13 @@ def no_split(rows: ir.Table) -> ir.BooleanValue:
 
 @dataclass(frozen=True)
 class Slice:
-    """Which ledger rows: a UTC day range (both ends inclusive) and column = value filters."""
+    """Which ledger rows: a UTC day range (both ends inclusive), column = value filters
+    and the importers (``sources``; empty: all)."""
 
     since: date | None = None
     until: date | None = None
     where: tuple[tuple[str, str], ...] = ()
+    sources: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, since: date | None, until: date | None, where: Sequence[str] | None) -> Slice:
@@ -112,6 +116,8 @@ class Slice:
             rows = rows.filter(rows.day >= self.since)
         if self.until:
             rows = rows.filter(rows.day <= self.until)
+        if self.sources:
+            rows = rows.filter(rows.source.isin(list(self.sources)))
         derived = [c for c, _ in self.where if c in MODEL_DIMENSIONS]
         if derived and attributed is not None:
             # model, author, origin as the current catalog says (stored ids re-resolved)
@@ -125,6 +131,7 @@ class Slice:
             "since": self.since.isoformat() if self.since else None,
             "until": self.until.isoformat() if self.until else None,
             "where": {column: value for column, value in self.where},
+            **({"sources": list(self.sources)} if self.sources else {}),
         }
 
 
@@ -162,11 +169,18 @@ def costed(rows: ir.Table, schedule: ir.Table | None, mode: str) -> ir.Table:
 
 
 def tokens_of(rows: ir.Table) -> ir.IntegerValue:
-    """Total tokens of a row (input + output; cache and reasoning are subsets)."""
-    return rows.input_tokens + rows.output_tokens
+    """Total tokens of a row (input + output; cache and reasoning are subsets), widened
+    before adding (`tokenstat.metrics.facts.token_value`): no overflow."""
+    return token_value(rows, "total")
 
 
-_SUMMED = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
+_SUMMED = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+)
 
 
 def aggregate_cost(
@@ -175,7 +189,8 @@ def aggregate_cost(
     """Cost per group of ``keys`` (columns of ``rows``), priced as `costed` prices each row.
 
     Returns ``keys`` plus ``cost`` (USD; null when no row of the group could be priced),
-    ``tokens`` (input + output), ``rows``, ``unpriced_rows``, ``unpriced_tokens``,
+    ``tokens`` (input + output), the sum of each token column, ``rows``, ``unpriced_rows``,
+    ``unpriced_tokens``,
     ``reported_rows`` (rows with a reported cost), ``first_day`` and ``last_day`` of the
     unpriced rows. Rather than computing a cost per row, the token counts are summed per
     group and schedule row (`tokenstat.prices.schedule.schedule_segments`) and priced
@@ -202,9 +217,12 @@ def aggregate_cost(
             ),
         )
     group = [*keys, "segment", "_rep"]
+    # the token columns the rows have (a table without one-hour cache writes has none)
+    summed = [c for c in (*_SUMMED, "reasoning_tokens") if c in parts.columns]
+    # token and request sums in `WIDE`: each count fits int64, their sum may not
     sums = parts.group_by(group).aggregate(
-        **{name: parts[name].sum() for name in (*_SUMMED, "reasoning_tokens")},
-        requests=parts.requests.coalesce(1).sum(),
+        **{name: parts[name].cast(WIDE).sum() for name in summed},
+        requests=parts.requests.coalesce(1).cast(WIDE).sum(),
         reported=parts.cost_reported.sum(),
         reported_rows=parts.cost_reported.count(),
         tokens=parts._tokens.sum(),
@@ -223,6 +241,7 @@ def aggregate_cost(
     metrics = {
         "cost": priced.cost.sum(),
         "tokens": priced.tokens.sum(),
+        **{name: priced[name].sum() for name in summed},
         "rows": priced.rows.sum(),
         "unpriced_rows": ibis.ifelse(missing, priced.rows, 0).sum(),
         "unpriced_tokens": ibis.ifelse(missing, priced.tokens, 0).sum(),
@@ -349,7 +368,7 @@ def cost_report(
         rows = with_attribution(rows, inputs.attributed)
     rows = rows.mutate(
         start=period_start_expr(rows.day, grain),
-        key=ibis.coalesce(rows[by].cast("string"), NO_VALUE),
+        key=group_key(rows, by),
     )
     schedule = inputs.schedule() if mode != "reported" else None
     cells = aggregate_cost(rows, schedule, mode, ["start", "key"])

@@ -28,6 +28,7 @@ import ibis
 import pyarrow as pa
 
 from tokenstat.errors import QueryError
+from tokenstat.metrics.facts import WIDE
 from tokenstat.prices.cost import (
     CostInputs,
     Slice,
@@ -87,8 +88,9 @@ def whatif_report(
         rows=actual.count(),
         actual_cost=actual.actual_cost.sum(),
         actual_unpriced=actual.actual_cost.isnull().cast("int64").sum(),
-        **{name: actual[name].sum() for name in _TOKEN_SUMS},
-        requests=actual.requests.sum(),
+        # `WIDE` sums: each count fits int64, their sum may not
+        **{name: actual[name].cast(WIDE).sum() for name in _TOKEN_SUMS},
+        requests=actual.requests.cast(WIDE).sum(),
         tokens=tokens_of(actual).sum(),
     )
     total = totals.to_pyarrow().to_pylist()[0]

@@ -34,7 +34,9 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
+import ibis
 import jinja2
+import pyarrow as pa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -52,10 +54,11 @@ from tokenstat.metrics.cube import UNRANKED
 from tokenstat.metrics.facts import DIMENSIONS, ROW_DIMENSIONS
 from tokenstat.metrics.reports import Dataset
 from tokenstat.metrics.shift import share_shift
-from tokenstat.periods import GRAINS, period_start, shift_period
+from tokenstat.periods import GRAINS, OutsideCalendar, period_start, shift_period
 from tokenstat.render import charts, report_html
 from tokenstat.render.formats import _default
 from tokenstat.schema import TOKEN_KINDS
+from tokenstat.web.hosts import LOOPBACK_HOSTS  # noqa: F401  (re-exported)
 from tokenstat.web.params import BadParameter, Params, parse
 
 log = logging.getLogger("tokenstat.web")
@@ -70,7 +73,6 @@ REPORT_CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
     "img-src data:; base-uri 'none'; frame-ancestors 'none'"
 )
-LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]", "::1"]
 
 
 class JSON(Response):
@@ -122,14 +124,18 @@ class ReportService:
             return inputs
         state = self._state()
         daily = self._rollup(state, (grain,), lambda: market_report.rollup(inputs.ds.daily, grain))
-        usage = None
-        if by in ROW_DIMENSIONS:
-            usage = self._rollup(
-                state,
-                (grain, by),
-                lambda: market_report.rollup(inputs.ds.rows(by), grain, ("source", by)),
-            )
-        return inputs.rolled(daily, usage)
+        rolled = inputs.rolled(daily)
+        if by not in ROW_DIMENSIONS:
+            return rolled
+        # read through `Dataset.rows` as the ledger's rollup by dimension is; the raw rows
+        # stay what cost, what-if and the report's own-usage sections read
+        by_dim = self._rollup(
+            state,
+            (grain, by),
+            lambda: _as_dims(market_report.rollup(inputs.ds.rows(by), grain, ("source", by)), by),
+        )
+        ds = replace(rolled.ds, dims=ibis.memtable(by_dim))
+        return Inputs(ds, rolled.ledger, rolled.catalog)
 
     def _rollup(self, state: tuple[Any, ...], key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
         with self._lock:
@@ -167,7 +173,8 @@ class ReportService:
                         return self._cache[cache_key]
                 if not self.path.exists():
                     raise LedgerError("no ledger yet")
-                with Ledger.open(self.path, read_only=True) as ledger:
+                # while an import writes, wait for it (logged once), then answer
+                with Ledger.open(self.path, read_only=True, on_busy=log.warning) as ledger:
                     self._local.inputs = self._inputs(ledger, grain, by)
                     try:
                         result = _redact(produce(self._local.inputs))
@@ -227,7 +234,10 @@ def _shift(p: Params) -> Callable[[Inputs], dict[str, Any]]:
         if since is None:
             now = reports.summary(ds, by=p.by, grain=p.period, at=p.at, sel=p.sel)
             start = date.fromisoformat(now["period"]["start"])
-            since = shift_period(start, p.period, -(p.last - 1))
+            try:
+                since = shift_period(start, p.period, -(p.last - 1))
+            except OutsideCalendar:  # near year 1
+                since = date.min
             first = _first_start(ds, p.period)
             if first is not None and since < first:
                 since = first
@@ -351,7 +361,7 @@ def create_app(
 ) -> FastAPI:
     """The dashboard application on the ledger at ``ledger_path`` (opened read-only per
     request). ``allowed_hosts``: Host headers to accept (None: any); `tokenstat serve`
-    passes the loopback names when bound to loopback, against DNS rebinding."""
+    always passes `tokenstat.web.hosts.allowed_hosts`, against DNS rebinding."""
     service = ReportService(Path(ledger_path), catalog or load_catalog(catalog_file))
 
     @asynccontextmanager
@@ -391,7 +401,8 @@ def create_app(
 
     @app.exception_handler(SectionUnavailable)
     async def unavailable(request: Request, exc: SectionUnavailable) -> Response:
-        return _error(501, f"not available: {exc}")
+        # not a server fault: this ledger has nothing for the section (e.g. no own usage)
+        return _error(404, f"not available: {exc}")
 
     @app.exception_handler(LedgerError)
     async def ledger_error(request: Request, exc: LedgerError) -> Response:
@@ -508,6 +519,13 @@ def create_app(
     static = resources.files("tokenstat.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     return app
+
+
+def _as_dims(rolled: pa.Table, by: str) -> pa.Table:
+    """Per-period rows by the row dimension ``by`` (a column ``by``) in the shape of the
+    ledger's rollup by dimension: columns ``dim`` (= ``by``) and ``key``."""
+    keyed = rolled.rename_columns(["key" if name == by else name for name in rolled.column_names])
+    return keyed.append_column("dim", pa.array([by] * keyed.num_rows, pa.string()))
 
 
 def _query(request: Request) -> dict[str, list[str]]:

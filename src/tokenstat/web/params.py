@@ -7,6 +7,7 @@ Names match the CLI's options (``by``, ``period``, ``at``, ``tokens``, ``source`
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -62,16 +63,25 @@ class Params:
         return tuple(getattr(self, name) for name in KNOWN)
 
 
+def _text(value: str, name: str) -> str:
+    """``value`` stripped, if it is short and holds no control character (NUL, newlines:
+    no report name or key has one); else `BadParameter`."""
+    value = value.strip()
+    if len(value) > MAX_TEXT:
+        raise BadParameter(f"{name!r} is too long (at most {MAX_TEXT} characters)")
+    bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cs")), None)
+    if bad is not None:
+        raise BadParameter(f"{name!r} holds a control character ({bad!r}); give plain text")
+    return value
+
+
 def _one(query: Mapping[str, list[str]], name: str) -> str | None:
     values = query.get(name) or []
     if len(values) > 1:
         raise BadParameter(f"{name!r} given {len(values)} times; give it once")
     if not values:
         return None
-    value = values[0].strip()
-    if len(value) > MAX_TEXT:
-        raise BadParameter(f"{name!r} is too long (at most {MAX_TEXT} characters)")
-    return value or None
+    return _text(values[0], name) or None
 
 
 def _choice(value: str | None, name: str, choices: Iterable[str], default: str) -> str:
@@ -109,9 +119,7 @@ def parse(query: Mapping[str, list[str]], *, by_default: str = "origin") -> Para
     unknown = sorted(set(query) - set(KNOWN))
     if unknown:
         raise BadParameter(f"unknown parameter {unknown[0]!r}; the API takes: {', '.join(KNOWN)}")
-    sources = tuple(v.strip() for v in query.get("source") or [] if v.strip())
-    if any(len(s) > MAX_TEXT for s in sources):
-        raise BadParameter(f"'source' is too long (at most {MAX_TEXT} characters)")
+    sources = tuple(t for t in (_text(v, "source") for v in query.get("source") or []) if t)
     return Params(
         by=_choice(_one(query, "by"), "by", DIMENSIONS, by_default),
         period=_choice(_one(query, "period"), "period", GRAINS, "week"),

@@ -387,7 +387,7 @@
       if (gen !== generation) return;
       while (body.firstChild) body.removeChild(body.firstChild);
       if (chart) while (chart.firstChild) chart.removeChild(chart.firstChild);
-      if (err.status === 501 || err.status === 400) setState(p, "unavailable", err.message);
+      if (err.status === 404 || err.status === 400) setState(p, "unavailable", err.message);
       else throw err;
     });
   }

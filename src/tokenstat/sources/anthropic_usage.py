@@ -21,7 +21,8 @@ Token kinds (Anthropic reports input WITHOUT cache; normalized here)
     ``input_tokens`` = ``uncached_input_tokens`` + cache writes (5-minute + 1-hour) +
     ``cache_read_input_tokens``; ``cache_write_tokens`` = the 5-minute and 1-hour writes
     (``cache_creation.ephemeral_5m_input_tokens`` and ``..._1h_...``, or the flat
-    ``cache_creation_5m_input_tokens`` / ``cache_creation_1h_input_tokens``);
+    ``cache_creation_5m_input_tokens`` / ``cache_creation_1h_input_tokens``; the 1h part is
+    also kept as ``cache_write_1h_tokens``, priced at its own rate);
     ``cache_read_tokens`` = ``cache_read_input_tokens``; ``output_tokens`` =
     ``output_tokens`` (extended thinking included; no separate reasoning count).
 
@@ -105,14 +106,15 @@ def convert(record: Any) -> dict[str, Any]:
             f"cache_creation should be an object, not {type_name(creation)}",
             field="cache_creation",
         )
-    writes = 0
+    written = {}
     for ttl in ("5m", "1h"):
         field, value = first_present(
             result,
             f"cache_creation.ephemeral_{ttl}_input_tokens",
             f"cache_creation_{ttl}_input_tokens",
         )
-        writes += count(value, field)
+        written[ttl] = count(value, field)
+    writes = written["5m"] + written["1h"]
     return {
         "event_id": make_event_id(SOURCE_NAME, start, end, model_raw, *keys.values()),
         "ts": ts,
@@ -125,6 +127,7 @@ def convert(record: Any) -> dict[str, Any]:
         "input_tokens": normalize_anthropic_input(uncached, cache_read, writes),
         "cache_read_tokens": cache_read,
         "cache_write_tokens": writes,
+        "cache_write_1h_tokens": written["1h"],
         "output_tokens": count(result.get("output_tokens"), "output_tokens"),
         "requests": None,
     }

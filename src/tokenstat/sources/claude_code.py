@@ -28,7 +28,8 @@ Rows (one per API response):
   thinking; Claude Code logs no separate reasoning count, so ``reasoning_tokens`` is 0).
   Cache writes are the sum of ``cache_creation.ephemeral_5m_input_tokens`` and
   ``ephemeral_1h_input_tokens`` when that split is present, else
-  ``cache_creation_input_tokens``.
+  ``cache_creation_input_tokens``; ``cache_write_1h_tokens`` is the one-hour part (priced
+  at its own rate, twice the input price where genai-prices lists none).
 - ``model_raw``: ``message.model`` as written (``<synthetic>`` lines, which Claude Code
   writes without calling a model, are skipped); ``provider`` ``anthropic``;
   ``cost_reported``: ``costUSD`` when the line has it (older Claude Code versions).
@@ -37,9 +38,7 @@ Rows (one per API response):
   parent's, so subagent usage counts toward the parent session); ``user`` null.
 
 Known limitations (the canonical row has no column for them): the git branch
-(``gitBranch``) is not kept; the 1-hour share of cache writes, billed at a higher rate
-than 5-minute writes, is folded into ``cache_write_tokens``, so computed cost prices all
-cache writes at the 5-minute rate; ``usage.speed: "fast"`` (fast mode) is not marked.
+(``gitBranch``) is not kept; ``usage.speed: "fast"`` (fast mode) is not marked.
 
 Incremental: files are append-only logs, so an import skips files unchanged since the
 last one and reads grown files from the end of the last complete line it read (see
@@ -50,7 +49,6 @@ are read one by one and only the last few hundred messages are held for de-dupli
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,8 +67,9 @@ from tokenstat.sources.base import (
     parse_token_count,
 )
 from tokenstat.sources.jsonlines import loads, looks_like_object, reported_cost, short
+from tokenstat.sources.limits import MAX_COUNT, time_window
+from tokenstat.sources.locations import LOCAL_LOGS
 
-CONFIG_DIR_ENV = "CLAUDE_CONFIG_DIR"
 SOURCE = "claude-code"
 # Messages held back to merge the lines Claude Code writes per content block; copies
 # further apart are merged by the ledger.
@@ -83,25 +82,16 @@ class ClaudeCodeSource(Source):
     name = SOURCE
     description = "Claude Code session logs (~/.claude/projects)"
     reads = "JSONL: one line per message; assistant lines carry message.usage"
-    file_glob = "*.jsonl"
-    incremental = True
+    file_glob = LOCAL_LOGS[SOURCE].glob
+    incremental = LOCAL_LOGS[SOURCE].incremental
     keep = "largest"
 
     def discover(self) -> list[Path]:
-        env = os.environ.get(CONFIG_DIR_ENV, "").strip()
-        if env:
-            roots = [Path(p.strip()).expanduser() for p in env.split(",") if p.strip()]
-        else:
-            config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-            roots = [Path(config) / "claude", Path.home() / ".claude"]
-        found: list[Path] = []
-        for root in roots:
-            projects = root if root.name == "projects" else root / "projects"
-            if projects.is_dir() and projects.resolve() not in {p.resolve() for p in found}:
-                found.append(projects)
-        return found
+        return LOCAL_LOGS[SOURCE].find()
 
     def detect(self, path: Path, head: bytes) -> bool:
+        if b'"parts":[' in head:
+            return False  # Gemini-shaped messages: Qwen Code's chat logs, not Claude Code's
         if b'"sessionId"' in head and (b'"message"' in head or b'"leafUuid"' in head):
             return True
         return b'"type":"summary"' in head and b'"leafUuid"' in head
@@ -176,6 +166,7 @@ class _FileReader:
         # key -> (non-sidechain, token total, row)
         self.pending: dict[str, tuple[bool, int, tuple]] = {}
         self.rows: list[tuple] = []
+        self.window = time_window()
 
     def add_line(self, lineno: int, line: bytes) -> None:
         parsed = self._fast(line)
@@ -214,25 +205,29 @@ class _FileReader:
             return None
         try:
             ts = datetime.fromisoformat(text)
-        except ValueError:
+            if ts.tzinfo is None:
+                ts = ts.replace(tzinfo=UTC)
+            if not self.window[0] <= ts <= self.window[1]:
+                return None  # the slow path names the field and the window
+        except (ValueError, OverflowError):
             return None
-        if ts.tzinfo is None:
-            ts = ts.replace(tzinfo=UTC)
-        elif text[-1:] == "Z":
+        if text[-1:] == "Z":
             ts = text  # converted to Arrow in bulk, much faster than datetimes
         split = usage.cache_creation
+        cache_1h = 0
         if split is not None and (
             split.ephemeral_5m_input_tokens is not None
             or split.ephemeral_1h_input_tokens is not None
         ):
-            cache_write = (split.ephemeral_5m_input_tokens or 0) + (
-                split.ephemeral_1h_input_tokens or 0
-            )
+            cache_1h = split.ephemeral_1h_input_tokens or 0
+            cache_write = (split.ephemeral_5m_input_tokens or 0) + cache_1h
         else:
             cache_write = usage.cache_creation_input_tokens
         cache_read = usage.cache_read_input_tokens
         output = usage.output_tokens or 0
         input_tokens = (usage.input_tokens or 0) + cache_read + cache_write
+        if input_tokens + output > MAX_COUNT:
+            return None  # the slow path names the count that is too large
         key = message.id or (f"uuid:{obj.uuid}" if obj.uuid else None)
         if key is None:
             return None
@@ -246,6 +241,7 @@ class _FileReader:
             input_tokens,
             cache_read,
             cache_write,
+            cache_1h,
             output,
             cost if cost is None or cost >= 0 else None,
         )
@@ -288,7 +284,7 @@ class _FileReader:
             return None
         try:
             ts = _timestamp(envelope.get("timestamp"))
-            uncached, output, cache_read, cache_write = _tokens(usage)
+            uncached, output, cache_read, cache_write, cache_1h = _tokens(usage)
         except _FieldError as exc:
             self.bad(lineno, exc.field, str(exc), line)
             return None
@@ -310,6 +306,7 @@ class _FileReader:
             input_tokens,
             cache_read,
             cache_write,
+            cache_1h,
             output,
             reported_cost(envelope.get("costUSD")),
         )
@@ -344,8 +341,9 @@ def _count(container: dict, name: str, field: str) -> int:
         raise _FieldError(field, exc) from None
 
 
-def _tokens(usage: dict) -> tuple[int, int, int, int]:
-    """(input without cache, output, cache reads, cache writes) of a ``usage`` object."""
+def _tokens(usage: dict) -> tuple[int, int, int, int, int]:
+    """(input without cache, output, cache reads, cache writes, the one-hour part of the
+    cache writes) of a ``usage`` object."""
     uncached = _count(usage, "input_tokens", "message.usage.input_tokens")
     output = _count(usage, "output_tokens", "message.usage.output_tokens")
     cache_read = _count(usage, "cache_read_input_tokens", "message.usage.cache_read_input_tokens")
@@ -353,14 +351,14 @@ def _tokens(usage: dict) -> tuple[int, int, int, int]:
     if type(split) is dict and (
         "ephemeral_5m_input_tokens" in split or "ephemeral_1h_input_tokens" in split
     ):
-        cache_write = 0
-        for name in ("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens"):
-            cache_write += _count(split, name, f"message.usage.cache_creation.{name}")
-    else:
-        cache_write = _count(
-            usage, "cache_creation_input_tokens", "message.usage.cache_creation_input_tokens"
-        )
-    return uncached, output, cache_read, cache_write
+        field = "message.usage.cache_creation."
+        cache_5m = _count(split, "ephemeral_5m_input_tokens", field + "ephemeral_5m_input_tokens")
+        cache_1h = _count(split, "ephemeral_1h_input_tokens", field + "ephemeral_1h_input_tokens")
+        return uncached, output, cache_read, cache_5m + cache_1h, cache_1h
+    cache_write = _count(
+        usage, "cache_creation_input_tokens", "message.usage.cache_creation_input_tokens"
+    )
+    return uncached, output, cache_read, cache_write, 0
 
 
 def _names_from_path(path: Path) -> tuple[str, str]:
@@ -409,6 +407,7 @@ _ROW_COLUMNS = (
     "input_tokens",
     "cache_read_tokens",
     "cache_write_tokens",
+    "cache_write_1h_tokens",
     "output_tokens",
     "cost_reported",
 )

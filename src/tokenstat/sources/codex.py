@@ -41,7 +41,6 @@ totals at that point are kept with the file's offset (``ctx.file_state``).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,8 +58,8 @@ from tokenstat.sources.base import (
     parse_token_count,
 )
 from tokenstat.sources.jsonlines import loads, looks_like_object, short
+from tokenstat.sources.locations import LOCAL_LOGS
 
-CODEX_HOME_ENV = "CODEX_HOME"
 SOURCE = "codex"
 USAGE_FIELDS = (
     "input_tokens",
@@ -78,13 +77,11 @@ class CodexSource(Source):
     name = SOURCE
     description = "OpenAI Codex CLI session rollouts (~/.codex/sessions)"
     reads = "JSONL rollouts: session_meta, turn_context (model), token_count events"
-    file_glob = "*.jsonl"
-    incremental = True
+    file_glob = LOCAL_LOGS[SOURCE].glob
+    incremental = LOCAL_LOGS[SOURCE].incremental
 
     def discover(self) -> list[Path]:
-        env = os.environ.get(CODEX_HOME_ENV, "").strip()
-        home = Path(env).expanduser() if env else Path.home() / ".codex"
-        return [p for p in (home / "sessions", home / "archived_sessions") if p.is_dir()]
+        return LOCAL_LOGS[SOURCE].find()
 
     def detect(self, path: Path, head: bytes) -> bool:
         compact = head.replace(b'": "', b'":"')

@@ -13,7 +13,12 @@ memory of the process tree, best and median of ``--repeat`` runs):
    against ccusage reading the whole tree again;
 4. agreement: every day's input, output, cache-read and cache-write tokens in the ledger
    against ccusage's (whose input excludes cache, so ledger input - cache reads - cache
-   writes is compared with ccusage's input).
+   writes is compared with ccusage's input);
+5. ``tokenstat daily --json`` as ONE command in a fresh process (it reads new logs itself)
+   against ``ccusage daily --json --offline``: first run on an empty ledger, a repeat run
+   with nothing new, and a run after one new session; every day's tokens per kind must
+   equal ccusage's, and every day whose cost differs by more than 1% is listed
+   (``--only daily`` runs just this part).
 
 The tree comes from ``generate_claude_logs.py`` (generated when missing) and is copied
 to a work directory, so the appended sessions do not change it. ccusage is taken from
@@ -39,6 +44,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 TOOLS = HERE / ".tools"
@@ -194,7 +200,7 @@ def ledger_days(db: Path) -> dict[str, dict[str, int]]:
 def ccusage_days(path: Path) -> dict[str, dict[str, int]]:
     report = json.loads(path.read_text())
     return {
-        day["date"]: {
+        day.get("date") or day["period"]: {
             "input": day["inputTokens"],
             "output": day["outputTokens"],
             "cache_read": day["cacheReadTokens"],
@@ -212,6 +218,100 @@ def compare(ours: dict, theirs: dict) -> list[str]:
     return problems
 
 
+def daily_days(path: Path) -> dict[str, dict[str, Any]]:
+    """tokenstat daily --json, per day, in ccusage's terms (input without cache)."""
+    report = json.loads(path.read_text())
+    return {
+        row["start"]: {
+            "input": row["input_tokens"] - row["cache_read_tokens"] - row["cache_write_tokens"],
+            "output": row["output_tokens"],
+            "cache_read": row["cache_read_tokens"],
+            "cache_write": row["cache_write_tokens"],
+            "cost": row["cost"],
+        }
+        for row in report["rows"]
+    }
+
+
+def ccusage_costs(path: Path) -> dict[str, float]:
+    days = json.loads(path.read_text())["daily"]
+    return {day.get("date") or day["period"]: day["totalCost"] for day in days}
+
+
+def cost_differences(ours: dict, theirs: dict[str, float], tolerance: float = 0.01) -> list[str]:
+    out = []
+    for day in sorted(set(ours) | set(theirs)):
+        a, b = (ours.get(day) or {}).get("cost"), theirs.get(day)
+        if a is None or b is None or abs(a - b) > tolerance * max(abs(b), 1e-12):
+            out.append(f"{day}: tokenstat ${a} vs ccusage ${b}")
+    return out
+
+
+def bench_daily(ccusage: str, tree: Path, env: dict, work: Path, repeat: int, messages: int):
+    """`tokenstat daily --json` vs `ccusage daily --json --offline`, each one command in a
+    fresh process: (timings, token disagreements, cost differences over 1%)."""
+    t: dict[str, Timing] = {}
+    db = work / "daily.duckdb"
+    ours, theirs = work / "tokenstat-daily.json", work / "ccusage-daily.json"
+    daily = [*tokenstat_cli(), "--db", str(db), "daily", "--json", "--tz", "UTC"]
+    cc = [ccusage, "daily", "--json", "--offline"]
+    for _ in range(repeat):
+        t.setdefault("cc", Timing("ccusage daily --json --offline")).add(*run(cc, env, theirs))
+        db.unlink(missing_ok=True)
+        t.setdefault("first", Timing("tokenstat daily --json, empty ledger")).add(
+            *run(daily, env, ours)
+        )
+        t.setdefault("again", Timing("tokenstat daily --json, nothing new")).add(
+            *run(daily, env, ours)
+        )
+    problems = compare(
+        {d: {k: v for k, v in x.items() if k != "cost"} for d, x in daily_days(ours).items()},
+        ccusage_days(theirs),
+    )
+    for n in range(repeat):
+        generate_claude_logs.append_session(tree, messages, 2000 + n)
+        t.setdefault("cc_new", Timing("ccusage daily, after one new session")).add(
+            *run(cc, env, theirs)
+        )
+        t.setdefault("new", Timing("tokenstat daily --json, after one new session")).add(
+            *run(daily, env, ours)
+        )
+    problems += compare(
+        {d: {k: v for k, v in x.items() if k != "cost"} for d, x in daily_days(ours).items()},
+        ccusage_days(theirs),
+    )
+    return t, problems, cost_differences(daily_days(ours), ccusage_costs(theirs))
+
+
+def daily_lines(t: dict[str, Timing], problems: list[str], costs: list[str]) -> list[str]:
+    cc, cc_new = t["cc"].best, t["cc_new"].best
+    rows = [
+        ("first run, empty ledger (<= 1.0x)", t["first"], cc, False),
+        ("repeat run, nothing new (>= 5x faster)", t["again"], cc, True),
+        ("after one new session (>= 5x faster)", t["new"], cc_new, True),
+    ]
+    lines = [
+        "",
+        "`tokenstat daily --json` against `ccusage daily --json --offline`, one command each, "
+        "fresh process:",
+        "",
+        "| run | tokenstat, s | ccusage, s | ratio | tokenstat peak MB |",
+        "|---|---|---|---|---|",
+    ]
+    for label, timing, theirs, faster in rows:
+        ratio = f"{theirs / timing.best:.1f}x faster" if faster else f"{timing.best / theirs:.2f}x"
+        lines.append(
+            f"| {label} | {timing.best:.2f} ({timing.median:.2f}) | {theirs:.2f} | {ratio} | "
+            f"{timing.peak:.0f} |"
+        )
+    lines.append(
+        f"Tokens per kind equal to ccusage's on every day: {'yes' if not problems else 'NO'}; "
+        f"days whose cost differs by more than 1%: {len(costs)}."
+    )
+    lines += [f"- {p}" for p in (problems + costs)[:20]]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, help="a Claude Code tree (default: generated)")
@@ -221,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--ccusage-version", default=CCUSAGE_VERSION)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--only", choices=["daily"], help="run only the `daily` comparison")
     args = parser.parse_args(argv)
 
     source = args.data
@@ -261,6 +362,17 @@ def main(argv: list[str] | None = None) -> int:
         return t.setdefault(key, Timing(label))
 
     print(f"tree: {files} files, {size / 1e6:.0f} MB; {args.repeat} runs each", file=sys.stderr)
+    if args.only == "daily":
+        try:
+            daily_t, problems, costs = bench_daily(
+                ccusage, tree, env, work, args.repeat, args.messages
+            )
+        finally:
+            if not os.environ.get("BENCH_KEEP_WORK"):
+                shutil.rmtree(work, ignore_errors=True)
+        print(f"Tree: {files} files, {size / 1e6:.0f} MB. Best (median) of {args.repeat} runs.")
+        print("\n".join(daily_lines(daily_t, problems, costs)))
+        return 0 if not problems else 1
     try:
         cc_daily = work / "ccusage-claude-daily.json"
         for _ in range(args.repeat):
@@ -311,6 +423,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"appended {new.name}", file=sys.stderr)
         run([ccusage, "claude", "daily", "--json", "--offline"], env, cc_daily)  # all sessions
         again_agree = compare(ledger_days(db), ccusage_days(cc_daily))
+        daily_t, daily_problems, daily_costs = bench_daily(
+            ccusage, tree, env, work, args.repeat, args.messages
+        )
     finally:
         keep = os.environ.get("BENCH_KEEP_WORK")
         if not keep:
@@ -361,10 +476,18 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for problem in (first_agree + again_agree)[:20]:
         lines.append(f"- {problem}")
+    lines += daily_lines(daily_t, daily_problems, daily_costs)
+    figures["daily"] = {
+        "timings": {
+            k: {"label": v.label, "best_s": v.best, "peak_mb": v.peak} for k, v in daily_t.items()
+        },
+        "token_disagreements": daily_problems,
+        "cost_differences": daily_costs,
+    }
     print("\n".join(lines))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    return 0 if not (first_agree or again_agree) else 1
+    return 0 if not (first_agree or again_agree or daily_problems) else 1
 
 
 if __name__ == "__main__":

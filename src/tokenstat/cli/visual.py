@@ -6,15 +6,14 @@ the other commands start as fast as before.
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from tokenstat.cli import options as o
 from tokenstat.cli.app import command, err, state
-from tokenstat.cli.reports import AT_HELP, PERIOD_HELP, SOURCE_HELP, TOKENS_HELP, _at, _selection
 from tokenstat.errors import LedgerError, QueryError
 
 if TYPE_CHECKING:
@@ -25,14 +24,17 @@ CHART_HELP = (
     "trend (tokens per period as lines, crossover marked), share (100% stacked area), "
     "top (bars with growth), prices, whatif, forecast."
 )
-BY_HELP = "Group by (default: origin; model for top): model, author, origin, open_weights, ..."
+OUT_HELP = (
+    "File to write; the format comes from the extension: "
+    ".png, .svg, .html (interactive, offline) or .json (Vega-Lite spec)."
+)
 
 
 def _chart_spec(
     inputs: Inputs,
     kind: str,
     *,
-    by: str | None,
+    by: str,
     grain: str,
     at: date | None,
     last: int,
@@ -49,24 +51,23 @@ def _chart_spec(
 
     ds = inputs.ds
     if kind in ("trend", "share"):
-        trend = reports.trend(ds, by=by or "origin", grain=grain, last=last, at=at, sel=sel)
+        trend = reports.trend(ds, by=by, grain=grain, last=last, at=at, sel=sel, limit=limit)
         if kind == "share":
             return charts.to_spec(charts.share_chart(trend))
-        pair = pair or charts.default_pair(trend)
-        lead = (
-            reports.lead(ds, *pair, by=by or "origin", grain=grain, at=at, sel=sel)
-            if pair
-            else None
-        )
+        if pair is None:
+            # the pair compared is two real groups, never the sum of the others
+            named = [r for r in trend["rows"] if r["key"] != reports.OTHERS_KEY]
+            pair = charts.default_pair({**trend, "rows": named})
+        lead = reports.lead(ds, *pair, by=by, grain=grain, at=at, sel=sel) if pair else None
         return charts.to_spec(charts.trend_chart(trend, lead))
     if kind == "top":
-        top = reports.top(ds, by=by or "model", grain=grain, at=at, limit=limit, sel=sel)
+        top = reports.top(ds, by=by, grain=grain, at=at, limit=limit or 10**9, sel=sel)
         return charts.to_spec(charts.top_chart(top))
     try:
         summary = reports.summary(ds, grain=grain, at=at, sel=sel)
         start = date.fromisoformat(summary["period"]["start"])
         if kind == "prices":
-            top = reports.top(ds, by="model", grain=grain, at=start, limit=limit, sel=sel)
+            top = reports.top(ds, by="model", grain=grain, at=start, limit=limit or 10**9, sel=sel)
             models = [r["key"] for r in top["rows"] if r["key"] not in UNRANKED]
             section = market_report.prices_section(
                 inputs, baseline=baseline, grain=grain, at=start, models=models
@@ -92,50 +93,76 @@ def _pair(a: str | None, b: str | None) -> tuple[str, str] | None:
     return (a, b) if a and b else None
 
 
-@command("chart")
-def chart(
-    kind: str = typer.Argument(..., help=CHART_HELP),
-    out: Path = typer.Option(
-        ...,
-        "--out",
-        "-o",
-        help="File to write; the format comes from the extension: "
-        ".png, .svg, .html (interactive, offline) or .json (Vega-Lite spec).",
-    ),
-    by: str | None = typer.Option(None, help=BY_HELP),
-    period: str = typer.Option("week", help=PERIOD_HELP),
-    at: str | None = typer.Option(None, help=AT_HELP),
-    last: int = typer.Option(12, help="trend, share: how many periods, ending at --at."),
-    limit: int = typer.Option(10, help="top: how many groups."),
-    a: str | None = typer.Option(None, "--a", help="trend: mark where A overtakes B (with --b)."),
-    b: str | None = typer.Option(None, "--b", help="trend: the group A is compared with."),
-    baseline: str | None = typer.Option(None, help="prices: the model prices are compared with."),
-    tokens: str = typer.Option("total", help=TOKENS_HELP),
-    source: list[str] | None = typer.Option(None, help=SOURCE_HELP),
-) -> None:
-    """Write a chart (PNG, SVG, interactive HTML or Vega-Lite JSON), rendered offline."""
+PairA = Annotated[
+    str | None, typer.Option("--a", metavar="GROUP", help="Mark where A overtakes B (with --b).")
+]
+PairB = Annotated[
+    str | None, typer.Option("--b", metavar="GROUP", help="The group A is compared with.")
+]
+Baseline = Annotated[
+    str | None, typer.Option(metavar="MODEL", help="The model prices are compared with.")
+]
+
+
+def _inputs(ledger, query: o.ReportQuery) -> Inputs:
+    """The report inputs of ``ledger`` restricted as ``query`` says, per ``--period``."""
     from tokenstat import market_report
     from tokenstat.market_report import Inputs
+
+    catalog = state.catalog()
+    inputs = Inputs(o.prepare(ledger, catalog, query).ds, ledger, catalog)
+    if query.period != "day":
+        inputs = inputs.rolled(market_report.rollup(inputs.ds.daily, query.period))
+    return inputs
+
+
+@command("chart")
+def chart(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(metavar="KIND", help=CHART_HELP)],
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="FILE", help=OUT_HELP)],
+    by: o.By = "model",
+    period: o.Period = "week",
+    at: o.At = None,
+    since: o.Since = None,
+    until: o.Until = None,
+    last: o.Last = 12,
+    where: o.Where = None,
+    source: o.Source = None,
+    tokens: o.Tokens = "total",
+    metric: o.hidden(o.Metric) = "tokens",
+    cost_mode: o.hidden(o.CostMode) = "auto",
+    limit: o.Limit = 10,
+    a: PairA = None,
+    b: PairB = None,
+    baseline: Baseline = None,
+) -> None:
+    """Write a chart (PNG, SVG, interactive HTML or Vega-Lite JSON), rendered offline.
+
+    \b
+    Examples:
+      tokenstat chart trend --by origin -o trend.png
+      tokenstat chart share --by author --last 26 -o share.html
+      tokenstat chart top --limit 5 --at last-week -o top.svg
+    """
+    from tokenstat.catalog.names import match_choice
     from tokenstat.render import charts
 
-    if kind not in charts.CHART_KINDS:
-        raise QueryError(f"unknown chart {kind!r}; choose one of: {', '.join(charts.CHART_KINDS)}")
+    q = o.report_query(ctx, "chart")
+    kind = match_choice(kind, charts.CHART_KINDS, what="chart")
     charts.chart_format(out)
     with state.ledger(read_only=True) as ledger:
-        inputs = Inputs.of(ledger, state.catalog())
-        if period != "day":
-            inputs = inputs.rolled(market_report.rollup(inputs.ds.daily, period))
         spec = _chart_spec(
-            inputs,
+            _inputs(ledger, q),
             kind,
-            by=by,
-            grain=period,
-            at=_at(at),
-            last=last,
-            limit=limit,
+            by=q.by,
+            grain=q.period,
+            at=q.at,
+            last=q.last,
+            limit=q.limit,
             pair=_pair(a, b),
             baseline=baseline,
-            sel=_selection(tokens, source),
+            sel=o.selection(q),
         )
     charts.save(spec, out)
     err.print(f"wrote {out}", markup=False)
@@ -143,52 +170,78 @@ def chart(
 
 @command("report")
 def report(
-    out: Path = typer.Option(..., "--out", "-o", help="File to write (report.html, report.md)."),
-    fmt: str | None = typer.Option(
-        None,
-        "--format",
-        help="html (one self-contained file), md (Markdown, PNG charts beside it) or json; "
-        "default: from the extension of --out, else html.",
-    ),
-    period: str = typer.Option("week", help=PERIOD_HELP),
-    at: str | None = typer.Option(None, help=AT_HELP),
-    since: str | None = typer.Option(
-        None, help="A day in the earlier period of the share shift (default: --last periods back)."
-    ),
-    last: int = typer.Option(12, help="Periods in the trend charts, ending at --at."),
-    limit: int = typer.Option(10, help="How many top models."),
-    baseline: str | None = typer.Option(None, help="The model prices are compared with."),
-    a: str | None = typer.Option(None, "--a", help="Lead streak of this origin (with --b)."),
-    b: str | None = typer.Option(None, "--b", help="... over this origin (default: the top two)."),
-    tokens: str = typer.Option("total", help=TOKENS_HELP),
-    source: list[str] | None = typer.Option(None, help=SOURCE_HELP),
+    ctx: typer.Context,
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", metavar="FILE", help="File to write (report.html, report.md)."),
+    ],
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="html (one self-contained file), md (Markdown, PNG charts beside it) or json; "
+            "default: from the extension of --out, else html.",
+        ),
+    ] = None,
+    by: o.hidden(o.By) = "model",
+    period: o.Period = "week",
+    at: o.At = None,
+    since: o.Since = None,
+    until: o.Until = None,
+    last: o.Last = 12,
+    where: o.Where = None,
+    source: o.Source = None,
+    tokens: o.Tokens = "total",
+    metric: o.hidden(o.Metric) = "tokens",
+    cost_mode: o.hidden(o.CostMode) = "auto",
+    limit: o.Limit = 10,
+    shift_from: Annotated[
+        str | None,
+        typer.Option(
+            "--shift-from",
+            metavar="DAY",
+            help="A day in the earlier period of the share shift (default: --last periods back).",
+        ),
+    ] = None,
+    baseline: Baseline = None,
+    a: Annotated[
+        str | None,
+        typer.Option("--a", metavar="CC", help="Lead streak of this origin (with --b)."),
+    ] = None,
+    b: Annotated[
+        str | None,
+        typer.Option("--b", metavar="CC", help="... over this origin (default: the top two)."),
+    ] = None,
 ) -> None:
-    """The market report: summary, trend, top models, share shift, prices, cost, sources."""
+    """The market report: summary, trend, top models, share shift, prices, cost, sources.
+
+    \b
+    Examples:
+      tokenstat report -o report.html
+      tokenstat report --period month --at last-month -o month.md
+      tokenstat report --since 2026-01-01 --source market -o q1.json
+    """
     from tokenstat import market_report
-    from tokenstat.market_report import Inputs
     from tokenstat.render import report_html
 
+    q = o.report_query(ctx, "report")
     fmt_name = fmt or {".md": "md", ".json": "json"}.get(out.suffix.lower(), "html")
     if fmt_name not in report_html.REPORT_FORMATS:
         raise QueryError(
             f"unknown format {fmt_name!r}; choose one of: {', '.join(report_html.REPORT_FORMATS)}"
         )
-    if last < 1:
-        raise QueryError("--last must be at least 1")
     with state.ledger(read_only=True) as ledger:
-        inputs = Inputs.of(ledger, state.catalog())
-        if period != "day":
-            inputs = inputs.rolled(market_report.rollup(inputs.ds.daily, period))
         content = market_report.build(
-            inputs,
-            grain=period,
-            at=_at(at),
-            since=_at(since),
-            last=last,
-            limit=limit,
+            _inputs(ledger, q),
+            grain=q.period,
+            at=q.at,
+            since=o.parse_day_option(shift_from, "--shift-from"),
+            last=q.last,
+            limit=q.limit or 10**6,
             baseline=baseline,
-            lead_pair=_pair(a, b),
-            sel=_selection(tokens, source),
+            lead_pair=_pair(a.upper() if a else a, b.upper() if b else b),
+            sel=o.selection(q),
         )
     written = report_html.write_report(content, out, fmt_name)
     for path in written:
@@ -204,38 +257,63 @@ def report(
             )
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 @command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind (default: this machine only)."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    allow_host: list[str] = typer.Option(
+        [],
+        "--allow-host",
+        metavar="NAME",
+        help="Also accept requests for this Host name (repeatable; *.domain patterns too). "
+        "Loopback names, and beyond loopback this machine's names and addresses, are "
+        "always accepted; any other Host is refused (against DNS rebinding).",
+    ),
+    collect: bool = typer.Option(
+        False, "--collect", help="Also receive OTLP on 127.0.0.1:4318 (tokenstat collect)."
+    ),
+    proxy_upstream: str | None = typer.Option(
+        None,
+        "--proxy-upstream",
+        metavar="URL",
+        help="Also run the metering proxy to URL on 127.0.0.1:8787 (tokenstat proxy).",
+    ),
 ) -> None:
-    """Serve the dashboard (and its JSON API) on http://HOST:PORT/."""
+    """Serve the dashboard (and its JSON API) on http://HOST:PORT/.
+
+    \b
+    Examples:
+      tokenstat serve
+      tokenstat serve --port 8080
+      tokenstat serve --host 0.0.0.0 --allow-host stats.lan
+    """
     import uvicorn
 
     from tokenstat.ledger import default_ledger_path
-    from tokenstat.web.app import LOOPBACK_HOSTS, create_app
+    from tokenstat.web.app import create_app
+    from tokenstat.web.hosts import allowed_hosts, is_loopback, is_wildcard
 
     path = Path(state.db) if state.db else default_ledger_path()
-    if not path.exists():
-        raise LedgerError(f"no ledger at {path}; import data first (tokenstat import ...)")
     if not 0 < port < 65536:
         raise QueryError(f"--port must be from 1 to 65535, not {port}")
-    allowed = [*LOOPBACK_HOSTS, host] if _is_loopback(host) else None
-    app = create_app(path, catalog=state.catalog(), allowed_hosts=allowed)
-    shown = f"[{host}]" if ":" in host else host
-    err.print(f"tokenstat dashboard on http://{shown}:{port}/ (Ctrl+C to stop)")
-    if not _is_loopback(host):
-        err.print(
-            "[yellow]warning: listening beyond this machine; anyone who can reach it "
-            "can read the reports[/yellow]"
-        )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    from tokenstat.cli.capture import capture_child
+
+    with capture_child(collect, proxy_upstream):  # it creates the ledger when new
+        if not path.exists():
+            raise LedgerError(f"no ledger at {path}; import data first (tokenstat import ...)")
+        allowed = allowed_hosts(host, allow_host)
+        app = create_app(path, catalog=state.catalog(), allowed_hosts=allowed)
+        shown = f"[{host}]" if ":" in host else host
+        url = f"http://{shown}:{port}/"
+        err.print(f"tokenstat dashboard on {url} (Ctrl+C to stop)", markup=False)
+        if not is_loopback(host):
+            where = "every address of this machine" if is_wildcard(host) else host
+            err.print(
+                f"warning: listening on {where}: anyone who can reach it can read the "
+                "reports; requests are answered only for these Host names: "
+                f"{', '.join(allowed)}",
+                style="yellow",
+                markup=False,
+                soft_wrap=True,
+            )
+        uvicorn.run(app, host=host, port=port, log_level="warning")

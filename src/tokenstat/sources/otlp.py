@@ -175,7 +175,32 @@ def convert(record: Any) -> dict[str, Any] | None:
     span, resource, scope = record
     if not isinstance(span, dict):
         raise ImportFormatError(f"a span should be an object, not {type_name(span)}")
-    attrs = attributes(span.get("attributes"))
+    return genai_span_row(
+        attributes(span.get("attributes")),
+        resource,
+        scope,
+        trace_id=span.get("traceId"),
+        span_id=span.get("spanId"),
+        start=span.get("startTimeUnixNano"),
+    )
+
+
+def genai_span_row(
+    attrs: dict[str, Any],
+    resource: dict[str, Any],
+    scope: str,
+    *,
+    trace_id: Any,
+    span_id: Any,
+    start: Any,
+) -> dict[str, Any] | None:
+    """Keyword arguments of `RowBuilder.add` for one span given as plain values: its
+    attributes, its resource's attributes, its scope name, its trace and span ids (hex
+    strings) and start time (nanoseconds since the epoch); None for a non-GenAI span.
+
+    The one GenAI mapping: the file importer and the live receiver
+    (`tokenstat.capture`) both call it.
+    """
     operation = attrs.get("gen_ai.operation.name")
     if operation in NOT_MODEL_CALLS:
         return None
@@ -190,9 +215,9 @@ def convert(record: Any) -> dict[str, Any] | None:
         raise ImportFormatError(
             f"{model_key} should be a string, not {type_name(raw_model)}", field=model_key
         )
-    trace_id = text(span.get("traceId"), "traceId", required=True)
-    span_id = text(span.get("spanId"), "spanId", required=True)
-    ts = unix_nanos(span.get("startTimeUnixNano"), "startTimeUnixNano")
+    trace_id = text(trace_id, "traceId", required=True)
+    span_id = text(span_id, "spanId", required=True)
+    ts = unix_nanos(start, "startTimeUnixNano")
 
     tokens = {}
     for name, keys in (

@@ -9,6 +9,7 @@ commands that use it, so that every command starts with only what it needs
 from __future__ import annotations
 
 from tokenstat.cli import (  # noqa: F401 (registers the commands)
+    capture,
     catalog,
     demo,
     forecast,
@@ -16,6 +17,8 @@ from tokenstat.cli import (  # noqa: F401 (registers the commands)
     ledger,
     prices,
     reports,
+    sync,
+    usage,
     verify,
     visual,
 )

@@ -7,18 +7,20 @@ machinery (uvicorn, protobuf, httpx) loads only when one of them runs.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from tokenstat.cli.app import command, err, state
 from tokenstat.errors import QueryError
+
+if TYPE_CHECKING:
+    import subprocess
 
 SPOOL_ENV = "TOKENSTAT_SPOOL"
 TOKEN_ENV = "TOKENSTAT_COLLECT_TOKEN"
@@ -183,6 +185,8 @@ def capture_child(collect: bool, upstream: str | None) -> Iterator[None]:
     cli = [sys.executable, "-c", "from tokenstat.cli import main; main()"]
     if state.db:
         cli += ["--db", str(state.db)]
+    import subprocess
+
     child = subprocess.Popen([*cli, *args], preexec_fn=_stop_with_parent)
     try:
         _wait_listening(child, 4318 if collect else 8787)

@@ -8,10 +8,11 @@ import typer
 
 from tokenstat.cli.app import CSV_OPTION, JSON_OPTION, catalog_app, command, out, state
 from tokenstat.render.formats import to_csv, to_json
-from tokenstat.render.listing import rows_table
 
 
 def _emit_rows(rows: list[dict], title: str, as_json: bool, as_csv: bool) -> None:
+    from tokenstat.render.listing import rows_table
+
     if as_json:
         sys.stdout.write(to_json({"rows": rows}) + "\n")
     elif as_csv:

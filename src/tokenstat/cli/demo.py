@@ -17,7 +17,6 @@ import typer
 from tokenstat.cli.app import command, err, out, state
 from tokenstat.errors import LedgerError
 from tokenstat.periods import parse_day
-from tokenstat.render import tables
 
 SAMPLE_WEEK = date(2026, 4, 5)
 
@@ -65,6 +64,8 @@ def demo(
                 markup=False,
             )
             ds = api.dataset(ledger, state.catalog())
+            from tokenstat.render import tables
+
             out.print(tables.summary_table(reports.summary(ds, by="origin", grain="week", at=day)))
             out.print()
             out.print(tables.top_table(reports.top(ds, by="model", grain="week", at=day, limit=10)))

@@ -10,7 +10,6 @@ import typer
 from tokenstat.cli import options as o
 from tokenstat.cli.app import command, emit, state
 from tokenstat.quantities import parse_amount
-from tokenstat.render import forecast_tables
 
 
 @command("forecast")
@@ -127,4 +126,6 @@ def forecast(
             cost=cost,
             cost_mode=q.cost_mode,
         )
+    from tokenstat.render import forecast_tables
+
     emit(report, "forecast", **o.output(q), table=forecast_tables.forecast_table)

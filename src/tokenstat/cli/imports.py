@@ -9,10 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import platformdirs
 import typer
-from rich.filesize import decimal
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tokenstat.cli.app import JSON_OPTION, command, err, fetch_app, out, state
 from tokenstat.errors import ImportOptionError
@@ -20,11 +17,22 @@ from tokenstat.periods import parse_date_span
 from tokenstat.render.formats import to_json
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from tokenstat.importing import Progress as ImportProgress
     from tokenstat.ledger import ImportResult
 
 
 def _progress(quiet: bool) -> tuple[Progress | None, ImportProgress]:
+    from rich.filesize import decimal
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     from tokenstat.importing import Progress as ImportProgress
 
     if quiet or not err.is_terminal:
@@ -214,8 +222,10 @@ def fetch_openrouter_rankings(
     bodies = fetch_rankings(
         first, last, api_key=api_key_from_env(), base_url=base_url, requests_per_minute=rate
     )
+    from platformdirs import user_cache_dir
+
     target = save or (
-        Path(platformdirs.user_cache_dir("tokenstat")) / f"openrouter-rankings-{first}-{last}.jsonl"
+        Path(user_cache_dir("tokenstat")) / f"openrouter-rankings-{first}-{last}.jsonl"
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text("".join(json.dumps(b) + "\n" for b in bodies), encoding="utf-8")

@@ -5,12 +5,10 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.table import Table
 
 from tokenstat.cli.app import EXIT_ERROR, JSON_OPTION, command, err, ledger_app, out, state
 from tokenstat.errors import LedgerError
 from tokenstat.render.formats import to_json
-from tokenstat.render.listing import quarantine_table, sources_table
 
 
 @command("info", parent=ledger_app)
@@ -27,6 +25,8 @@ def info(as_json: bool = JSON_OPTION) -> None:
         sys.stdout.write(to_json(report) + "\n")
         return
     out.print(f"ledger {report['path']}: {report['rows']:,} rows", highlight=False, markup=False)
+    from tokenstat.render.listing import sources_table
+
     out.print(sources_table(report["sources"]))
     out.print(f"migrations: {', '.join(report['migrations'])}", highlight=False, markup=False)
 
@@ -39,6 +39,8 @@ def quarantine(as_json: bool = JSON_OPTION) -> None:
     if as_json:
         sys.stdout.write(to_json({"rows": rows}) + "\n")
         return
+    from tokenstat.render.listing import quarantine_table
+
     out.print(quarantine_table(rows))
 
 
@@ -56,6 +58,8 @@ def imports(
     if as_json:
         sys.stdout.write(to_json({"imports": rows}) + "\n")
         return
+    from rich.table import Table
+
     table = Table(title=f"{len(rows)} imports (latest first)", title_justify="left")
     for name in ("id", "source", "files", "rows", "quarantined", "started", "finished"):
         table.add_column(name, justify="right" if name in ("id", "files", "rows") else "left")

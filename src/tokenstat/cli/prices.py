@@ -12,7 +12,6 @@ import typer
 from tokenstat.cli import options as o
 from tokenstat.cli.app import command, out, state
 from tokenstat.errors import QueryError
-from tokenstat.render import price_tables
 from tokenstat.render.formats import to_csv, to_json
 
 if TYPE_CHECKING:
@@ -38,6 +37,13 @@ def _emit(report: dict, rows_key: str, as_json: bool, as_csv: bool, table) -> No
         sys.stdout.write(to_csv(report[rows_key]))
     else:
         out.print(table(report))
+
+
+def _price_tables():
+    """`tokenstat.render.price_tables`, imported when a command prints."""
+    from tokenstat.render import price_tables
+
+    return price_tables
 
 
 def _ledger_or_none():
@@ -158,7 +164,7 @@ def prices(
         "rows",
         as_json,
         as_csv,
-        lambda r: price_tables.prices_table(r, width=out.width),
+        lambda r: _price_tables().prices_table(r, width=out.width),
     )
 
 
@@ -216,6 +222,7 @@ def cost(
             report = cost_module.cost_report(
                 inputs, by=q.by, grain=q.period, mode=q.cost_mode, part=part, limit=q.limit or None
             )
+    price_tables = _price_tables()
     table = price_tables.mismatch_table if mismatch else price_tables.cost_table
     _emit(report, "rows", q.as_json, q.as_csv, table)
 
@@ -341,7 +348,7 @@ def whatif(
             if not candidates:
                 raise QueryError("no priced model matches this selection")
         report = whatif_report(inputs, candidates, part=part, mode=q.cost_mode, provider=provider)
-    _emit(report, "rows", q.as_json, q.as_csv, price_tables.whatif_table)
+    _emit(report, "rows", q.as_json, q.as_csv, _price_tables().whatif_table)
 
 
 def _models_of(inputs: cost_module.CostInputs) -> set[str]:

@@ -9,7 +9,6 @@ import typer
 
 from tokenstat.cli import options as o
 from tokenstat.cli.app import command, emit, state
-from tokenstat.render import tables
 
 
 def groups_left_out(report: dict[str, Any], limit: int, value_key: str) -> str | None:
@@ -33,6 +32,8 @@ def summary_table(limit: int):
     group."""
 
     def table(report: dict[str, Any]) -> Any:
+        from tokenstat.render import tables
+
         groups = report["groups"][:limit] if limit else report["groups"]
         return tables.summary_table({**report, "groups": groups})
 
@@ -115,12 +116,16 @@ def top(
         report = reports.top(
             p.ds, by=q.by, grain=q.period, at=q.at, limit=q.limit or 10**9, sel=p.sel
         )
+    from tokenstat.render import tables
+
     emit(report, "top", **o.output(q), table=tables.top_table)
 
 
 def trend_table(limit: int):
     """`tables.trend_table` with the ``limit`` largest groups as columns, the rest in an
     ``others`` column it names (0: every group a column)."""
+    from tokenstat.render import tables
+
     return functools.partial(tables.trend_table, limit=limit or 10**6)
 
 
@@ -215,4 +220,6 @@ def lead(
                 o.resolve_value("model", n, catalog, known) for n in (group_a, group_b)
             )
         report = reports.lead(p.ds, group_a, group_b, by=dim, grain=q.period, at=q.at, sel=p.sel)
+    from tokenstat.render import tables
+
     emit(report, "lead", **o.output(q), table=tables.lead_table)

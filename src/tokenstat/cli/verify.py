@@ -8,7 +8,6 @@ import typer
 
 from tokenstat.cli.app import CSV_OPTION, JSON_OPTION, command, emit, state
 from tokenstat.errors import LedgerError
-from tokenstat.render import forecast_tables
 
 
 @command("verify")
@@ -56,6 +55,8 @@ def verify_command(
     finally:
         if ledger is not None:
             ledger.close()
+    from tokenstat.render import forecast_tables
+
     emit(report, "verify", as_json=as_json, as_csv=as_csv, table=forecast_tables.verify_table)
     summary = report["summary"]
     if summary["wrong"] or (strict and summary["cannot_check"]):

@@ -60,9 +60,11 @@ def imports(
         return
     from rich.table import Table
 
-    table = Table(title=f"{len(rows)} imports (latest first)", title_justify="left")
+    title = f"{len(rows)} import{'' if len(rows) == 1 else 's'} (latest first)"
+    table = Table(title=title, title_justify="left")
+    numbers = ("id", "files", "rows", "quarantined")
     for name in ("id", "source", "files", "rows", "quarantined", "started", "finished"):
-        table.add_column(name, justify="right" if name in ("id", "files", "rows") else "left")
+        table.add_column(name, justify="right" if name in numbers else "left")
     for r in rows:
         table.add_row(
             str(r["import_id"]),

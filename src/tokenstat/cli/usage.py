@@ -50,7 +50,7 @@ WHERE = typer.Option(
     None,
     "--where",
     metavar="DIM=VALUE",
-    help="Only rows where DIM (model, project, agent, "
+    help="Only rows where DIM (model, project, agent, machine, "
     "user, session, provider) equals VALUE (repeatable).",
 )
 ORDER = typer.Option("asc", "--order", metavar="asc|desc", help="Oldest first, or newest.")
@@ -92,6 +92,34 @@ def _where(pairs: list[str] | None) -> tuple[tuple[str, str], ...]:
         key = key.strip().lower()
         out.append((_WHERE_COLUMNS.get(key, key), value))
     return tuple(out)
+
+
+def _query(
+    since: str | None,
+    until: str | None,
+    tz: str | None,
+    *,
+    cost_mode: str,
+    source: list[str] | None,
+    where: list[str] | None,
+    order: str,
+    **rest: Any,
+) -> UsageQuery:
+    """The `UsageQuery` of a usage command's options (``rest``: grain, by, breakdown)."""
+    from tokenstat.usage.query import UsageQuery
+
+    zone_name = tz or local_zone_name()
+    first, last = _days(since, until, zone_name)
+    return UsageQuery(
+        since=first,
+        until=last,
+        tz=zone_name,
+        mode=cost_mode,
+        sources=tuple(source or ()),
+        where=_where(where),
+        order=order,
+        **rest,
+    )
 
 
 def _report(kind: str, q: UsageQuery, no_refresh: bool, **extra: Any) -> dict[str, Any]:
@@ -153,21 +181,18 @@ def _period_command(name: str, grain: str, doc: str) -> None:
         as_csv: bool = CSV_OPTION,
     ) -> None:
         from tokenstat.render.usage_tables import period_table
-        from tokenstat.usage.query import UsageQuery
 
-        zone_name = tz or local_zone_name()
-        first, last = _days(since, until, zone_name)
-        q = UsageQuery(
+        q = _query(
+            since,
+            until,
+            tz,
+            cost_mode=cost_mode,
+            source=source,
+            where=where,
+            order=order,
             grain=grain,
-            since=first,
-            until=last,
-            tz=zone_name,
             by=by.lower() if by else None,
             breakdown=breakdown,
-            mode=cost_mode,
-            sources=tuple(source or ()),
-            where=_where(where),
-            order=order,
         )
         report = _report("period", q, no_refresh)
         _emit(report, as_json=as_json, as_csv=as_csv, table=period_table)
@@ -236,19 +261,16 @@ def session(
       tokenstat session --where project=/home/me/shop --json
     """
     from tokenstat.render.usage_tables import session_table
-    from tokenstat.usage.query import UsageQuery
 
-    zone_name = tz or local_zone_name()
-    first, last = _days(since, until, zone_name)
-    q = UsageQuery(
-        since=first,
-        until=last,
-        tz=zone_name,
-        breakdown=breakdown,
-        mode=cost_mode,
-        sources=tuple(source or ()),
-        where=_where(where),
+    q = _query(
+        since,
+        until,
+        tz,
+        cost_mode=cost_mode,
+        source=source,
+        where=where,
         order=order,
+        breakdown=breakdown,
     )
     report = _report("session", q, no_refresh)
     _emit(report, as_json=as_json, as_csv=as_csv, table=session_table)
@@ -280,17 +302,9 @@ def blocks(
       tokenstat blocks --since 2026-11-24 --token-limit 2000000 --json
     """
     from tokenstat.render.usage_tables import blocks_table
-    from tokenstat.usage.query import UsageQuery
 
-    first, last = _days(since, until, "UTC")
-    q = UsageQuery(
-        since=first,
-        until=last,
-        mode=cost_mode,
-        sources=tuple(source or ()),
-        where=_where(where),
-        order=order,
-    )
+    # blocks are UTC hours: --since/--until are UTC days here
+    q = _query(since, until, "UTC", cost_mode=cost_mode, source=source, where=where, order=order)
     report = _report("blocks", q, no_refresh, active_only=active, token_limit=token_limit)
     if active and not report["rows"] and not (as_json or as_csv):
         err.print("no active block: nothing in the last 5 hours", highlight=False)

@@ -21,8 +21,6 @@ if TYPE_CHECKING:
 
     from tokenstat.ledger import ImportResult, Ledger
 
-REPORTS = ("period", "session", "blocks")
-
 
 def run(
     kind: str,
@@ -115,4 +113,4 @@ def _rebuild_if_stale(ledger: Ledger, catalog: Any, catalog_file: Path | None) -
         buckets.rebuild(ledger, api.cost_inputs(ledger, catalog), new)
 
 
-__all__ = ["REPORTS", "UsageQuery", "run"]
+__all__ = ["UsageQuery", "run"]
